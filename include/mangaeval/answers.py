@@ -1,0 +1,265 @@
+"""Compose a grounded answer from what a prompt carries: intent, language, user query and grounding.
+
+Used twice, from the same inputs: the golden-set generator writes reference answers with it, and the
+model double answers requests with it (then degrades the answer according to the model's tier). The
+double only ever sees the request, so it can only state facts the grounding carries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mangaeval.store import yen
+
+STATUS_WORDS = {
+    "en": {
+        "processing": "being prepared",
+        "shipped": "shipped",
+        "out_for_delivery": "out for delivery",
+        "delivered": "delivered",
+        "delayed": "delayed",
+        "cancelled": "cancelled",
+    },
+    "ja": {
+        "processing": "準備中",
+        "shipped": "発送済み",
+        "out_for_delivery": "配達中",
+        "delivered": "配達済み",
+        "delayed": "遅延",
+        "cancelled": "キャンセル済み",
+    },
+}
+AVAILABILITY_WORDS = {
+    "en": {"in_stock": "in stock", "backorder": "on backorder", "out_of_stock": "out of stock"},
+    "ja": {"in_stock": "在庫あり", "backorder": "お取り寄せ", "out_of_stock": "在庫切れ"},
+}
+FOCUS_KEYWORDS = {
+    "price": ("price", "cost", "how much", "いくら", "値段", "価格"),
+    "availability": ("stock", "available", "availab", "在庫", "買え"),
+    "isbn": ("isbn",),
+    "volumes": ("how many volumes", "how many books", "volumes are", "何巻", "巻数", "全何"),
+    "author": ("who wrote", "author", "who drew", "作者", "著者", "誰が"),
+}
+
+
+@dataclass
+class Part:
+    """One sentence of an answer. `kind` is opening, fact or closing; facts carry checkable values."""
+
+    text: str
+    kind: str = "fact"
+    values: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Answer:
+    parts: list[Part]
+    language: str = "en"
+
+    @property
+    def text(self) -> str:
+        # Japanese sentences are not separated by spaces.
+        return ("" if self.language == "ja" else " ").join(p.text for p in self.parts).strip()
+
+
+def question_focus(query: str) -> list[str]:
+    lowered = query.lower()
+    return [focus for focus, words in FOCUS_KEYWORDS.items() if any(w in lowered for w in words)]
+
+
+def _t(language: str, en: str, ja: str) -> str:
+    return ja if language == "ja" else en
+
+
+def _title(record: dict[str, Any], language: str) -> str:
+    return record.get(f"title_{language}") or record.get("title_en", "")
+
+
+def _product_question(language: str, query: str, grounding: dict[str, Any]) -> list[Part]:
+    products = grounding.get("products") or []
+    if not products:
+        return [Part(_t(language, "I couldn't find that title in our catalog, so I can't confirm its details.",
+                        "申し訳ありません、その作品はカタログに見つからず、詳細を確認できません。"), "fact")]
+    p = products[0]
+    title, vol = _title(p, language), p["volume"]
+    focus = question_focus(query) or ["price", "availability"]
+    stock = AVAILABILITY_WORDS[language][p["availability"]]
+    parts = [Part(_t(language, f"Here are the details for {title} volume {vol}.", f"{title} 第{vol}巻についてご案内します。"), "opening", [title])]
+    for f in focus:
+        if f == "price":
+            parts.append(Part(_t(language, f"It costs {yen(p['price_jpy'])} (tax included).", f"価格は{yen(p['price_jpy'])}(税込)です。"), "fact", [yen(p["price_jpy"])]))
+        elif f == "availability":
+            parts.append(Part(_t(language, f"It is currently {stock}.", f"現在{stock}です。"), "fact", [stock]))
+        elif f == "isbn":
+            parts.append(Part(_t(language, f"Its ISBN is {p['isbn']}.", f"ISBNは{p['isbn']}です。"), "fact", [p["isbn"]]))
+        elif f == "volumes":
+            status = {"completed": _t(language, "completed", "完結済み"), "ongoing": _t(language, "ongoing", "連載中"), "hiatus": _t(language, "on hiatus", "休載中")}[p["series_status"]]
+            parts.append(Part(_t(language, f"The series has {p['volumes_published']} volumes so far and is {status}.", f"シリーズは現在{p['volumes_published']}巻まで刊行されており、{status}です。"), "fact", [str(p["volumes_published"])]))
+        elif f == "author":
+            author = p.get(f"author_{language}") or p["author_en"]
+            parts.append(Part(_t(language, f"It is by {author}, published by {p['publisher']}.", f"作者は{author}で、出版社は{p['publisher']}です。"), "fact", [author]))
+    parts.append(Part(_t(language, "Would you like me to add it to your cart?", "カートに追加しましょうか?"), "closing"))
+    return parts
+
+
+def rank_candidates(grounding: dict[str, Any]) -> list[dict[str, Any]]:
+    """Candidates ordered by genre overlap with the browsing history (demographic as tie-break)."""
+    history = grounding.get("browsing_history") or []
+    seen = {h.get("series_id") for h in history}
+    liked_genres: dict[str, int] = {}
+    for h in history:
+        for g in h.get("genres", []):
+            liked_genres[g] = liked_genres.get(g, 0) + 1
+    demographics = {h.get("demographic") for h in history}
+    candidates = [c for c in grounding.get("candidates") or [] if c.get("series_id") not in seen]
+
+    def score(c: dict[str, Any]) -> tuple[int, int, str]:
+        return (sum(liked_genres.get(g, 0) for g in c.get("genres", [])), int(c.get("demographic") in demographics), c.get("series_id", ""))
+
+    return sorted(candidates, key=lambda c: (-score(c)[0], -score(c)[1], score(c)[2]))
+
+
+def _recommendation(language: str, query: str, grounding: dict[str, Any], ignore_history: bool = False) -> list[Part]:
+    history = grounding.get("browsing_history") or []
+    ranked = list(grounding.get("candidates") or []) if ignore_history else rank_candidates(grounding)
+    if not ranked:
+        return [Part(_t(language, "I don't have suitable titles to suggest right now.", "今おすすめできる作品が見つかりませんでした。"), "fact")]
+    picks = ranked[:2]
+    liked = [_title(h, language) for h in history[:2]]
+    if liked and not ignore_history:
+        opening = _t(language, f"Since you've been looking at {' and '.join(liked)}, here are my picks.", f"{'や'.join(liked)}をご覧になっていたので、こちらをおすすめします。")
+    else:
+        opening = _t(language, "Here are some popular picks.", "人気の作品をご紹介します。")
+    parts = [Part(opening, "opening")]
+    for c in picks:
+        genres = ", ".join(c.get("genres", [])[:2])
+        author = c.get(f"author_{language}") or c["author_en"]
+        parts.append(Part(
+            _t(language,
+               f"{_title(c, language)} by {author} ({genres}, {c['volumes_published']} volumes, {yen(c['price_jpy'])} each).",
+               f"{_title(c, language)}({author}、{genres}、全{c['volumes_published']}巻、各{yen(c['price_jpy'])})。"),
+            "fact", [_title(c, language)]))
+    parts.append(Part(_t(language, "Want me to tell you more about either one?", "どちらか詳しくご紹介しましょうか?"), "closing"))
+    return parts
+
+
+def _passage_answer(language: str, grounding: dict[str, Any], use_passage: int = 0) -> list[Part]:
+    passages = grounding.get("passages") or []
+    if not passages:
+        return [Part(_t(language, "I don't have information on that in our store policies, so I can't answer it reliably. Please contact our support team.",
+                        "その件については店舗の規約に情報がなく、確実なお答えができません。サポート窓口にお問い合わせください。"), "fact", ["support"])]
+    chosen = passages[min(use_passage, len(passages) - 1)]
+    if chosen.get("score", 1.0) < 0.5 and use_passage == 0:  # retriever found nothing relevant
+        return [Part(_t(language, "I'm sorry, our store policies don't cover that, so I can't answer it reliably. Please contact our support team.",
+                        "申し訳ありません、店舗の規約にその情報がないため確実なお答えができません。サポート窓口にお問い合わせください。"), "fact", ["support"])]
+    text = chosen.get(f"text_{language}") or chosen.get("text_en", "")
+    return [
+        Part(_t(language, "Happy to help with that.", "ご質問ありがとうございます。"), "opening"),
+        Part(text, "fact", list(chosen.get("figures", []))),
+        Part(_t(language, "Is there anything else I can help with?", "ほかにお手伝いできることはありますか?"), "closing"),
+    ]
+
+
+def _order_tracking(language: str, grounding: dict[str, Any]) -> list[Part]:
+    order = grounding.get("order")
+    if not order:
+        return [Part(_t(language, "I couldn't find that order. Could you check the order number?", "そのご注文が見つかりませんでした。注文番号をご確認いただけますか?"), "fact")]
+    status = STATUS_WORDS[language][order["status"]]
+    parts = [Part(_t(language, f"Your order {order['order_id']} is {status}.", f"ご注文{order['order_id']}は{status}です。"), "fact", [status, order["order_id"]])]
+    if order["status"] in ("shipped", "out_for_delivery", "delayed"):
+        parts.append(Part(_t(language, f"It is with {order['carrier']} (tracking number {order['tracking_number']}) and expected to arrive on {order['estimated_delivery']}.",
+                             f"{order['carrier']}でお届け中です(追跡番号{order['tracking_number']})。お届け予定日は{order['estimated_delivery']}です。"), "fact",
+                          [order["tracking_number"], order["estimated_delivery"]]))
+    elif order["status"] == "delivered":
+        parts.append(Part(_t(language, f"It arrived on {order['delivered_at']}.", f"{order['delivered_at']}にお届け済みです。"), "fact", [order["delivered_at"]]))
+    elif order["status"] == "processing":
+        parts.append(Part(_t(language, f"It is expected to arrive on {order['estimated_delivery']}.", f"お届け予定日は{order['estimated_delivery']}です。"), "fact", [order["estimated_delivery"]]))
+    elif order["status"] == "cancelled":
+        parts.append(Part(_t(language, "No charge was made for it.", "ご請求は発生しておりません。"), "fact"))
+    parts.append(Part(_t(language, "Let me know if you need anything else.", "ほかにご不明な点があればお知らせください。"), "closing"))
+    return parts
+
+
+def applicable_promotions(grounding: dict[str, Any]) -> list[dict[str, Any]]:
+    product = grounding.get("product") or {}
+    result = []
+    for promo in grounding.get("promotions") or []:
+        rule = promo.get("applies_to", {})
+        if "publisher" in rule and rule["publisher"] != product.get("publisher"):
+            continue
+        if "demographic" in rule and rule["demographic"] != product.get("demographic"):
+            continue
+        if rule.get("first_order") and not grounding.get("first_order"):
+            continue
+        result.append(promo)
+    return result
+
+
+def _promotion(language: str, grounding: dict[str, Any]) -> list[Part]:
+    promos = applicable_promotions(grounding)
+    product = grounding.get("product") or {}
+    title = _title(product, language) if product else ""
+    if not promos:
+        return [Part(_t(language, f"There are no promotions that apply to {title or 'that'} right now.", f"現在{title or 'その商品'}に適用できるキャンペーンはありません。"), "fact", [])]
+    parts = [Part(_t(language, f"Good news: these promotions apply to {title}.", f"{title}に使えるキャンペーンがあります。"), "opening", [title])]
+    for p in promos:
+        parts.append(Part(_t(language, f"Use code {p['code']} for {p['text_en']} (until {p['valid_until']}).", f"コード{p['code']}で{p['text_ja']}({p['valid_until']}まで)。"), "fact", [p["code"], p["discount"]]))
+    parts.append(Part(_t(language, "Codes can't be combined; enter one at checkout.", "コードは併用できません。お支払い画面で1つ入力してください。"), "closing"))
+    return parts
+
+
+def _chitchat(language: str, query: str) -> list[Part]:
+    lowered = query.lower()
+    if any(w in lowered for w in ("thank", "ありがと", "thx", "感謝")):
+        text = _t(language, "You're welcome! Happy reading!", "どういたしまして!楽しい読書を!")
+    elif any(w in lowered for w in ("bye", "see you", "さようなら", "またね", "good night", "おやすみ")):
+        text = _t(language, "Goodbye, and happy reading! Come back anytime.", "ありがとうございました。またいつでもお越しください!")
+    else:
+        text = _t(language, "Hello! I'm MangaAssist. How can I help you find your next manga today?", "こんにちは!MangaAssistです。今日はどんな漫画をお探しですか?")
+    return [Part(text, "fact")]
+
+
+def _return_request(language: str, grounding: dict[str, Any]) -> list[Part]:
+    order = grounding.get("order") or {}
+    reason = grounding.get("return_reason", "changed_mind")
+    days = grounding.get("days_since_delivery", 0)
+    order_id = order.get("order_id", "")
+    if reason == "damaged":
+        return [
+            Part(_t(language, f"I'm sorry your order {order_id} arrived damaged.", f"ご注文{order_id}の商品が破損していたとのこと、申し訳ありません。"), "opening", [order_id]),
+            Part(_t(language, "Damaged items are replaced or refunded free of charge, and we'll email you a prepaid return label within 24 hours.",
+                    "破損した商品は無料で交換または返金いたします。24時間以内に着払い返品ラベルをメールでお送りします。"), "fact", ["24"]),
+            Part(_t(language, "Would you prefer a replacement or a refund?", "交換と返金のどちらをご希望ですか?"), "closing"),
+        ]
+    if days <= 30:
+        return [
+            Part(_t(language, f"Your order {order_id} was delivered {days} days ago, so it is within our 30-day return window.", f"ご注文{order_id}はお届けから{days}日のため、30日以内の返品期間内です。"), "fact", [order_id, "30"]),
+            Part(_t(language, "Unopened items can be returned, and the refund goes to your original payment method within 5-7 business days.",
+                    "未開封の商品は返品でき、返金は5-7営業日以内に元のお支払い方法へ行われます。"), "fact", ["5-7"]),
+            Part(_t(language, "Shall I start the return for you?", "返品手続きを開始しましょうか?"), "closing"),
+        ]
+    return [
+        Part(_t(language, f"Your order {order_id} was delivered {days} days ago, which is past our 30-day return window, so it can't be returned.",
+                f"ご注文{order_id}はお届けから{days}日が経過しており、30日の返品期間を過ぎているため返品できません。"), "fact", [order_id, "30"]),
+        Part(_t(language, "If the item is damaged, please tell me and I'll arrange a free replacement.", "商品に破損がある場合はお知らせください。無料で交換いたします。"), "closing"),
+    ]
+
+
+def compose(intent: str, language: str, query: str, grounding: dict[str, Any], *, ignore_history: bool = False, passage_index: int = 0) -> Answer:
+    """The best answer the grounding supports, as parts (the double degrades these by tier)."""
+    if intent == "product_question":
+        parts = _product_question(language, query, grounding)
+    elif intent == "recommendation":
+        parts = _recommendation(language, query, grounding, ignore_history=ignore_history)
+    elif intent in ("faq", "checkout_help"):
+        parts = _passage_answer(language, grounding, use_passage=passage_index)
+    elif intent == "order_tracking":
+        parts = _order_tracking(language, grounding)
+    elif intent == "promotion":
+        parts = _promotion(language, grounding)
+    elif intent == "return_request":
+        parts = _return_request(language, grounding)
+    else:
+        parts = _chitchat(language, query)
+    return Answer(parts, language)

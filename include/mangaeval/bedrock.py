@@ -1,0 +1,197 @@
+"""Amazon Bedrock Runtime client on boto3's Converse API, with the retry policy evaluation needs.
+
+The same code talks to AWS or to the model double: only `endpoint_url` (and region) differ, taken
+from settings, the environment (AWS_ENDPOINT_URL_BEDROCK_RUNTIME is honoured by botocore itself) or
+an Airflow connection.
+
+Retries are ours, not botocore's: botocore's standard mode draws on a retry quota that runs dry under
+sustained throttling (an evaluation of thousands of calls would then fail calls it could have ridden
+out), and it never retries ModelTimeoutException / ModelErrorException. We retry throttling, 5xx and
+connection errors up to `max_attempts`, model timeouts/errors up to `model_error_attempts`, with
+full-jitter exponential backoff; everything else (validation, access) fails at once.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    EventStreamError,
+    ReadTimeoutError,
+)
+
+THROTTLING_CODES = {"ThrottlingException", "TooManyRequestsException", "ServiceQuotaExceededException"}
+SERVER_CODES = {"ServiceUnavailableException", "InternalServerException"}
+MODEL_CODES = {"ModelTimeoutException", "ModelErrorException", "ModelNotReadyException", "ModelStreamErrorException"}
+CONNECTION_ERRORS = (ReadTimeoutError, ConnectTimeoutError, EndpointConnectionError, ConnectionClosedError)
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    # Long answers from Sonnet-class models can take well over botocore's 60 s default read timeout.
+    read_timeout_s: float = 300.0
+    connect_timeout_s: float = 5.0
+    max_attempts: int = 6
+    model_error_attempts: int = 3
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 20.0
+    max_pool_connections: int = 64
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> "ClientSettings":
+        env = os.environ
+        values: dict[str, Any] = {
+            "endpoint_url": env.get("MANGAEVAL_BEDROCK_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME") or None,
+            "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+@dataclass
+class CallResult:
+    status: str  # "ok" | "error"
+    text: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    latency_ms: int | None = None  # service-reported (metrics.latencyMs)
+    wall_ms: float = 0.0  # client wall time for the whole call, retries and backoff included
+    stop_reason: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    attempts: int = 0
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+class BedrockClient:
+    """Thread-safe wrapper around a `bedrock-runtime` client (boto3 clients are thread-safe)."""
+
+    def __init__(self, settings: ClientSettings | None = None, *, sleep: Callable[[float], None] = time.sleep,
+                 seed: int | None = None):
+        self.settings = settings or ClientSettings.from_env()
+        self._sleep = sleep
+        self._rng = random.Random(seed)
+        self._rng_lock = threading.Lock()
+        session = boto3.session.Session(region_name=self.settings.region)
+        credentials: dict[str, str] = {}
+        if self.settings.endpoint_url and session.get_credentials() is None:
+            # A local double needs a signature, not a secret: sign with throwaway credentials.
+            credentials = {"aws_access_key_id": "local-double", "aws_secret_access_key": "local-double"}
+        self._client = session.client(
+            "bedrock-runtime",
+            endpoint_url=self.settings.endpoint_url,
+            config=Config(
+                read_timeout=self.settings.read_timeout_s,
+                connect_timeout=self.settings.connect_timeout_s,
+                retries={"total_max_attempts": 1, "mode": "standard"},  # retries are ours, see module doc
+                max_pool_connections=self.settings.max_pool_connections,
+            ),
+            **credentials,
+        )
+
+    @property
+    def boto_client(self) -> Any:
+        return self._client
+
+    def _backoff(self, retry_number: int) -> float:
+        with self._rng_lock:
+            return self._rng.uniform(0, min(self.settings.backoff_cap_s, self.settings.backoff_base_s * 2 ** retry_number))
+
+    def _classify(self, exc: Exception) -> tuple[str, str, str]:
+        """(error_code, message, retry_class) where retry_class is 'transient', 'model' or 'fatal'."""
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            code = error.get("Code") or "ClientError"
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+            message = error.get("Message") or str(exc)
+            if code in THROTTLING_CODES or code in SERVER_CODES or status >= 500:
+                return code, message, "transient"
+            if code in MODEL_CODES:
+                return code, message, "model"
+            return code, message, "fatal"
+        if isinstance(exc, CONNECTION_ERRORS):
+            return type(exc).__name__, str(exc), "transient"
+        return type(exc).__name__, str(exc), "fatal"
+
+    def converse(self, model_id: str, request: dict[str, Any], *, stream: bool = False) -> CallResult:
+        """One model call with retries. Never raises for a model/service failure: returns an error result."""
+        start = time.perf_counter()
+        attempts = transient_failures = model_failures = 0
+        while True:
+            attempts += 1
+            try:
+                result = self._stream_once(model_id, request) if stream else self._converse_once(model_id, request)
+                result.attempts = attempts
+                result.wall_ms = (time.perf_counter() - start) * 1000.0
+                return result
+            except Exception as exc:  # classified below; unknown errors are fatal, never retried blindly
+                code, message, retry_class = self._classify(exc)
+            if retry_class == "transient":
+                transient_failures += 1
+                can_retry = transient_failures < self.settings.max_attempts
+            elif retry_class == "model":
+                model_failures += 1
+                can_retry = model_failures < self.settings.model_error_attempts
+            else:
+                can_retry = False
+            if not can_retry:
+                return CallResult(status="error", error_code=code, error_message=message, attempts=attempts,
+                                  wall_ms=(time.perf_counter() - start) * 1000.0)
+            self._sleep(self._backoff(attempts - 1))
+
+    def _converse_once(self, model_id: str, request: dict[str, Any]) -> CallResult:
+        response = self._client.converse(modelId=model_id, **request)
+        content = response.get("output", {}).get("message", {}).get("content", [])
+        usage = response.get("usage", {})
+        return CallResult(
+            status="ok",
+            text="".join(block.get("text", "") for block in content),
+            input_tokens=int(usage.get("inputTokens", 0)),
+            output_tokens=int(usage.get("outputTokens", 0)),
+            latency_ms=int(response.get("metrics", {}).get("latencyMs", 0)),
+            stop_reason=response.get("stopReason"),
+            raw={"usage": usage},
+        )
+
+    def _stream_once(self, model_id: str, request: dict[str, Any]) -> CallResult:
+        response = self._client.converse_stream(modelId=model_id, **request)
+        pieces: list[str] = []
+        usage: dict[str, Any] = {}
+        metrics: dict[str, Any] = {}
+        stop_reason = None
+        try:
+            for event in response["stream"]:
+                if "contentBlockDelta" in event:
+                    pieces.append(event["contentBlockDelta"]["delta"].get("text", ""))
+                elif "messageStop" in event:
+                    stop_reason = event["messageStop"].get("stopReason")
+                elif "metadata" in event:
+                    usage = event["metadata"].get("usage", {})
+                    metrics = event["metadata"].get("metrics", {})
+        except EventStreamError as exc:  # an exception event mid-stream: same shape as a ClientError
+            raise ClientError(exc.response, "ConverseStream") from exc
+        if not usage:
+            raise ClientError({"Error": {"Code": "ModelStreamErrorException", "Message": "stream ended without metadata"}},
+                              "ConverseStream")
+        return CallResult(
+            status="ok",
+            text="".join(pieces),
+            input_tokens=int(usage.get("inputTokens", 0)),
+            output_tokens=int(usage.get("outputTokens", 0)),
+            latency_ms=int(metrics.get("latencyMs", 0)),
+            stop_reason=stop_reason,
+            raw={"usage": usage},
+        )

@@ -1,0 +1,217 @@
+"""`mangaeval`: the command line of the MangaAssist evaluation system."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from mangaeval.errors import MangaEvalError
+
+EXIT_BAD_INPUT = 2
+
+
+def _print_json(doc: Any) -> None:
+    print(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
+
+
+def cmd_golden_validate(args: argparse.Namespace) -> int:
+    from mangaeval.golden import validate_path
+
+    cases, problems = validate_path(args.path)
+    if args.json:
+        _print_json({"path": str(args.path), "valid": not problems, "cases": len(cases), "problems": problems})
+    else:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(f"{args.path}: {len(cases)} valid case(s), {len(problems)} problem(s)")
+    return EXIT_BAD_INPUT if problems else 0
+
+
+def cmd_golden_generate(args: argparse.Namespace) -> int:
+    from mangaeval import golden_generator
+
+    argv = ["--version", args.version, "--per-intent", str(args.per_intent), "--seed", str(args.seed)]
+    if args.out:
+        argv += ["--out", str(args.out)]
+    return golden_generator.main(argv)
+
+
+def cmd_configs_validate(args: argparse.Namespace) -> int:
+    from mangaeval.models import load_configurations, load_model_catalog
+
+    catalog = load_model_catalog(args.models)
+    configs = load_configurations(args.configs, catalog)
+    if args.json:
+        _print_json({"models": len(catalog), "configurations": [c.to_dict() for c in configs.values()]})
+    else:
+        print(f"{len(catalog)} models, {len(configs)} configurations: all valid")
+    return 0
+
+
+def cmd_double_serve(args: argparse.Namespace) -> int:
+    from mangaeval.double.profiles import load_profiles, parse_overrides
+    from mangaeval.double.server import make_server
+
+    profiles = load_profiles(args.profiles, overrides=parse_overrides(args.override or []))
+    server = make_server(host=args.host, port=args.port, seed=args.seed, time_scale=args.time_scale, profiles=profiles)
+    print(f"model double listening on {server.url} ({len(profiles)} models, seed {args.seed}, time scale {args.time_scale})", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+@contextlib.contextmanager
+def endpoint_for(args: argparse.Namespace) -> Iterator[str | None]:
+    """The configured Bedrock endpoint, or a model double started for this command and stopped after it."""
+    configured = args.endpoint_url or os.environ.get("MANGAEVAL_BEDROCK_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
+    if configured or args.aws:
+        yield configured
+        return
+    from mangaeval.double.server import DoubleProcess
+
+    with DoubleProcess(seed=args.seed, time_scale=args.time_scale, overrides=args.double_override) as double:
+        if not args.json:
+            print(f"no Bedrock endpoint configured: started the model double at {double.url}", file=sys.stderr)
+        yield double.url
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from mangaeval.bedrock import BedrockClient, ClientSettings
+    from mangaeval.engine import EngineSettings, EvaluationEngine
+    from mangaeval.golden import load_dataset
+    from mangaeval.models import load_configurations, load_model_catalog, select_configurations
+    from mangaeval.results import write_results
+    from mangaeval.summary import format_summary, summarize
+
+    catalog = load_model_catalog()
+    configs = select_configurations(load_configurations(args.config_file, catalog), _split(args.configs))
+    dataset = load_dataset(args.dataset)
+    cases = dataset.cases
+    if args.intents:
+        wanted = _split(args.intents)
+        unknown = sorted(set(wanted) - {c.intent for c in dataset.cases})
+        if unknown:
+            raise MangaEvalError(f"--intents: unknown or empty intent(s) {unknown} in dataset {dataset.version}")
+        cases = [c for c in cases if c.intent in wanted]
+    if args.limit is not None:
+        if args.limit < 1:
+            raise MangaEvalError("--limit must be a positive number of cases per intent")
+        seen: dict[str, int] = {}
+        cases = [c for c in cases if (seen.__setitem__(c.intent, seen.get(c.intent, 0) + 1) or seen[c.intent] <= args.limit)]
+    run_id = args.run_id or "manual__" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out_dir = Path(args.out) / run_id
+    with endpoint_for(args) as endpoint:
+        client = BedrockClient(ClientSettings.from_env(endpoint_url=endpoint, backoff_base_s=args.retry_base_s))
+        settings = EngineSettings.from_files(use_cache=not args.no_cache, cache_dir=Path(args.cache_dir),
+                                             stream=args.stream, concurrency_override=args.concurrency)
+        engine = EvaluationEngine(client, catalog, settings)
+        total = len(configs) * len(cases)
+        with tqdm(total=total, desc="evaluating", unit="call", disable=args.json or args.no_progress, file=sys.stderr) as bar:
+            frame, stats = engine.evaluate(configs, cases, run_id=run_id, dataset_version=dataset.version, progress=bar.update)
+    results_path = write_results(frame, out_dir / "results.parquet")
+    summary = summarize(frame)
+    doc = {
+        "run_id": run_id, "dataset_version": dataset.version, "results": str(results_path),
+        "configs": [c.id for c in configs], "cases": len(cases), "rows": len(frame),
+        "ok": stats.ok, "errors": stats.errors, "error_codes": dict(stats.error_codes),
+        "model_calls": stats.calls_made, "cache_hits": stats.cache_hits, "elapsed_s": round(stats.elapsed_s, 3),
+        "summary": summary,
+    }
+    (out_dir / "summary.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    if args.json:
+        _print_json(doc)
+    else:
+        print(format_summary(summary))
+        print(f"\nrun {run_id}: {len(frame)} rows ({stats.ok} ok, {stats.errors} error), "
+              f"{stats.calls_made} model calls, {stats.cache_hits} cache hits, {stats.elapsed_s:.1f}s")
+        print(f"results: {results_path}")
+    return 0
+
+
+def _split(values: list[str] | str) -> list[str]:
+    items = values if isinstance(values, list) else [values]
+    return [v.strip() for item in items for v in item.split(",") if v.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from mangaeval.paths import DATA_DIR
+
+    parser = argparse.ArgumentParser(prog="mangaeval", description="Evaluate and route MangaAssist's Bedrock models.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    golden = sub.add_parser("golden", help="golden datasets").add_subparsers(dest="golden_command", required=True)
+    validate = golden.add_parser("validate", help="validate a dataset folder or one JSONL file")
+    validate.add_argument("path", type=Path)
+    validate.add_argument("--json", action="store_true")
+    validate.set_defaults(func=cmd_golden_validate)
+    generate = golden.add_parser("generate", help="regenerate a dataset version from include/store_data")
+    generate.add_argument("--version", required=True)
+    generate.add_argument("--per-intent", type=int, required=True)
+    generate.add_argument("--seed", type=int, default=20261122)
+    generate.add_argument("--out", type=Path)
+    generate.set_defaults(func=cmd_golden_generate)
+
+    configs = sub.add_parser("configs", help="model configurations").add_subparsers(dest="configs_command", required=True)
+    cvalidate = configs.add_parser("validate", help="validate the model catalog and configurations")
+    cvalidate.add_argument("--configs", type=Path)
+    cvalidate.add_argument("--models", type=Path)
+    cvalidate.add_argument("--json", action="store_true")
+    cvalidate.set_defaults(func=cmd_configs_validate)
+
+    double = sub.add_parser("double", help="the Bedrock model double").add_subparsers(dest="double_command", required=True)
+    serve = double.add_parser("serve", help="run the model double on its own")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--seed", type=int, default=0)
+    serve.add_argument("--time-scale", type=float, default=1.0, help="1 = real time, 0 = no waiting (latency still reported)")
+    serve.add_argument("--profiles", type=Path)
+    serve.add_argument("--override", action="append", help="NAME=VALUE applied to every model profile, e.g. throttle_rate=0.3")
+    serve.set_defaults(func=cmd_double_serve)
+
+    ev = sub.add_parser("evaluate", help="run configurations against a golden dataset")
+    ev.add_argument("--configs", required=True, nargs="+", help="configuration ids (comma or space separated)")
+    ev.add_argument("--dataset", required=True, help="dataset folder or version name (e.g. v0)")
+    ev.add_argument("--out", default=str(DATA_DIR / "results"), help="results folder (a sub-folder per run)")
+    ev.add_argument("--limit", type=int, help="at most N cases per intent")
+    ev.add_argument("--intents", nargs="+")
+    ev.add_argument("--no-cache", action="store_true", help="call the model even for requests already answered")
+    ev.add_argument("--cache-dir", default=str(DATA_DIR / "cache" / "responses"))
+    ev.add_argument("--config-file", type=Path)
+    ev.add_argument("--run-id")
+    ev.add_argument("--stream", action="store_true", help="use converse-stream instead of converse")
+    ev.add_argument("--concurrency", type=int, help="calls in flight per model (default: include/config/quotas.yaml)")
+    ev.add_argument("--endpoint-url", help="Bedrock Runtime endpoint (default: env, else a model double is started)")
+    ev.add_argument("--aws", action="store_true", help="call real AWS Bedrock (default endpoint) instead of the double")
+    ev.add_argument("--seed", type=int, default=0, help="seed of the started model double")
+    ev.add_argument("--time-scale", type=float, default=0.0, help="time scale of the started model double")
+    ev.add_argument("--double-override", action="append", help="NAME=VALUE profile override for the started double")
+    ev.add_argument("--retry-base-s", type=float, default=None, help="base of the exponential retry backoff")
+    ev.add_argument("--no-progress", action="store_true")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except MangaEvalError as exc:
+        print(f"mangaeval: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""Model profiles of the double: latency, error rates and skill per intent, from YAML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mangaeval.errors import ConfigError
+from mangaeval.models import load_model_catalog
+from mangaeval.paths import CONFIG_DIR
+
+NUMERIC_FIELDS = (
+    "first_token_ms", "tokens_per_s", "jitter_ms", "cold_start_calls", "cold_start_penalty_ms",
+    "throttle_rate", "timeout_rate", "unavailable_rate", "model_error_rate",
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    model_id: str
+    max_output_tokens: int
+    first_token_ms: float = 300.0
+    tokens_per_s: float = 100.0  # 0 means output length adds no time
+    jitter_ms: float = 0.0
+    cold_start_calls: int = 0
+    cold_start_penalty_ms: float = 0.0
+    throttle_rate: float = 0.0
+    timeout_rate: float = 0.0
+    unavailable_rate: float = 0.0
+    model_error_rate: float = 0.0
+    skill: dict[str, float] = field(default_factory=lambda: {"default": 0.9})
+
+    def skill_for(self, intent: str) -> float:
+        return float(self.skill.get(intent, self.skill.get("default", 0.9)))
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = {**base, **{k: v for k, v in extra.items() if k != "skill"}}
+    merged["skill"] = {**base.get("skill", {}), **extra.get("skill", {})}
+    return merged
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, float]:
+    """`name=value` strings (from the command line) into profile overrides applied to every model."""
+    overrides: dict[str, float] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or name not in NUMERIC_FIELDS:
+            raise ConfigError([f"bad double override '{pair}': expected NAME=NUMBER with NAME in {', '.join(NUMERIC_FIELDS)}"])
+        try:
+            overrides[name] = float(value)
+        except ValueError:
+            raise ConfigError([f"bad double override '{pair}': '{value}' is not a number"]) from None
+    return overrides
+
+
+def load_profiles(
+    path: Path | None = None, models_path: Path | None = None, overrides: dict[str, float] | None = None
+) -> dict[str, Profile]:
+    path = Path(path or CONFIG_DIR / "double_profiles.yaml")
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    classes = doc.get("classes") or {}
+    per_model = doc.get("models") or {}
+    profiles: dict[str, Profile] = {}
+    problems: list[str] = []
+    for model_id, spec in load_model_catalog(models_path).items():
+        if spec.tier not in classes:
+            problems.append(f"{path}: no class '{spec.tier}' for model '{model_id}'")
+            continue
+        merged = _merge(classes[spec.tier], per_model.get(model_id, {}))
+        merged.update(overrides or {})
+        unknown = set(merged) - set(NUMERIC_FIELDS) - {"skill"}
+        if unknown:
+            problems.append(f"{path}: model '{model_id}': unknown field(s) {sorted(unknown)}")
+            continue
+        profile = Profile(model_id=model_id, max_output_tokens=spec.max_output_tokens,
+                          **{k: v for k, v in merged.items() if k != "skill"}, skill=merged["skill"])
+        profiles[model_id] = replace(profile, cold_start_calls=int(profile.cold_start_calls))
+    if problems:
+        raise ConfigError(problems)
+    return profiles

@@ -1,0 +1,168 @@
+"""What the double answers to one Converse request: a pure function of (seed, model, request, counters).
+
+The answer text comes from the request alone (intent, query and grounding in the prompt), composed by
+the same writer the golden generator uses, then degraded according to the model's skill for the intent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from mangaeval.answers import Answer, Part, compose
+from mangaeval.double.profiles import Profile
+from mangaeval.prompts import parse_request
+from mangaeval.text import detect_language, estimate_tokens
+
+FILLER = {
+    "en": [
+        "Manga is a wonderful way to explore stories and characters from Japan.",
+        "Our store carries a wide range of titles across many genres for every kind of reader.",
+        "We are always happy to help our customers with any questions they may have.",
+    ],
+    "ja": [
+        "漫画は日本の物語やキャラクターに触れられる素晴らしい方法です。",
+        "当店ではさまざまなジャンルの作品を幅広く取り揃えております。",
+        "お客様からのご質問にはいつでも喜んでお答えいたします。",
+    ],
+}
+WRONG_STATUS = {"en": "delivered", "ja": "配達済み"}
+_NUMBER_RE = re.compile(r"\d[\d,]*")
+
+
+@dataclass(frozen=True)
+class DoubleError:
+    status: int
+    error_type: str
+    message: str
+
+
+@dataclass(frozen=True)
+class DoubleReply:
+    text: str
+    input_tokens: int
+    output_tokens: int
+    latency_ms: int
+    stop_reason: str
+    first_token_ms: int
+
+
+def request_digest(model_id: str, body: dict[str, Any]) -> str:
+    return hashlib.sha256((model_id + "\n" + json.dumps(body, sort_keys=True, ensure_ascii=False)).encode()).hexdigest()
+
+
+def _rng(seed: int, *parts: object) -> random.Random:
+    return random.Random(hashlib.sha256("|".join(map(str, (seed, *parts))).encode()).digest())
+
+
+def draw_error(profile: Profile, seed: int, digest: str, occurrence: int) -> DoubleError | None:
+    """Errors are drawn per attempt (the n-th time this exact request arrives), so retries can succeed."""
+    u = _rng(seed, "error", digest, occurrence).random()
+    for rate, status, error_type, message in (
+        (profile.throttle_rate, 429, "ThrottlingException", "Too many requests, please wait before trying again."),
+        (profile.timeout_rate, 408, "ModelTimeoutException", "Model has timed out in processing the request."),
+        (profile.unavailable_rate, 503, "ServiceUnavailableException", "Bedrock is unable to process your request."),
+        (profile.model_error_rate, 424, "ModelErrorException", "The model encountered an error processing the request."),
+    ):
+        if u < rate:
+            return DoubleError(status, error_type, message)
+        u -= rate
+    return None
+
+
+def validate(profile: Profile | None, model_id: str, body: dict[str, Any]) -> DoubleError | None:
+    if profile is None:
+        return DoubleError(400, "ValidationException", f"The provided model identifier is invalid: {model_id}")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return DoubleError(400, "ValidationException", "Malformed input request: messages must be a non-empty list.")
+    max_tokens = (body.get("inferenceConfig") or {}).get("maxTokens")
+    if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1 or max_tokens > profile.max_output_tokens):
+        return DoubleError(
+            400, "ValidationException",
+            f"The maximum tokens you requested exceeds the model limit of {profile.max_output_tokens}.",
+        )
+    return None
+
+
+def _perturb_number(part: Part, rng: random.Random) -> Part:
+    """State a wrong figure: the kind of confident factual error a weaker model makes."""
+    matches = [m for m in _NUMBER_RE.finditer(part.text) if len(m.group().replace(",", "")) <= 6]
+    if not matches:
+        return part
+    m = rng.choice(matches)
+    value = int(m.group().replace(",", ""))
+    wrong = value + max(1, round(value * rng.choice([0.1, 0.2, 0.5]))) * rng.choice([1, -1])
+    wrong = abs(wrong) or value + 1
+    text = part.text[: m.start()] + (f"{wrong:,}" if "," in m.group() else str(wrong)) + part.text[m.end():]
+    return Part(text, part.kind, part.values)
+
+
+def degrade(answer: Answer, intent: str, language: str, skill: float, temperature: float, rng: random.Random,
+            query: str, grounding: dict[str, Any]) -> Answer:
+    weakness = max(0.0, 1.0 - skill) * (0.9 + 0.2 * temperature)
+    parts = list(answer.parts)
+    if intent == "recommendation" and rng.random() < min(1.0, weakness * 2.2):
+        parts = compose(intent, language, query, grounding, ignore_history=True).parts
+    if intent in ("faq", "checkout_help") and rng.random() < weakness * 0.8:
+        parts = compose(intent, language, query, grounding, passage_index=1).parts
+    facts = [i for i, p in enumerate(parts) if p.kind == "fact"]
+    if facts and rng.random() < weakness * 1.5:
+        drop = rng.choice(facts)
+        if len(facts) > 1 or rng.random() < 0.5:
+            parts.pop(drop)
+            facts = [i for i, p in enumerate(parts) if p.kind == "fact"]
+    if facts and rng.random() < weakness * 0.6:
+        i = rng.choice(facts)
+        parts[i] = _perturb_number(parts[i], rng)
+    if intent == "order_tracking" and facts and rng.random() < weakness * 0.3:
+        parts[facts[0]] = Part(parts[facts[0]].text + " " + WRONG_STATUS[language], "fact")
+    if rng.random() < min(0.9, weakness * 2.0):
+        for _ in range(rng.randint(1, 3)):
+            parts.insert(rng.randint(0, len(parts)), Part(rng.choice(FILLER[language]), "filler"))
+    if rng.random() < weakness * 0.25:
+        other = "en" if language == "ja" else "ja"
+        return compose(intent, other, query, grounding)
+    return Answer(parts, language)
+
+
+def respond(profile: Profile, model_id: str, body: dict[str, Any], seed: int, cold: bool) -> DoubleReply:
+    """The reply for a request that passed validation and drew no error."""
+    digest = request_digest(model_id, body)
+    rng = _rng(seed, "reply", digest)
+    request = parse_request(body)
+    inference = body.get("inferenceConfig") or {}
+    language = detect_language(request["query"])
+    answer = compose(request["intent"], language, request["query"], request["grounding"])
+    answer = degrade(answer, request["intent"], language, profile.skill_for(request["intent"]),
+                     float(inference.get("temperature", 0.5)), rng, request["query"], request["grounding"])
+    text = answer.text
+    max_tokens = int(inference.get("maxTokens", profile.max_output_tokens))
+    output_tokens = estimate_tokens(text)
+    stop_reason = "end_turn"
+    if output_tokens > max_tokens:
+        text = _truncate_to_tokens(text, max_tokens)
+        output_tokens = estimate_tokens(text)
+        stop_reason = "max_tokens"
+    input_tokens = estimate_tokens(request["text"])
+    first_token = profile.first_token_ms + (profile.cold_start_penalty_ms if cold else 0.0)
+    generation = output_tokens * 1000.0 / profile.tokens_per_s if profile.tokens_per_s > 0 else 0.0
+    jitter = rng.gauss(0.0, profile.jitter_ms) if profile.jitter_ms > 0 else 0.0
+    latency = max(first_token + generation + jitter, 0.3 * (first_token + generation), 1.0 if first_token + generation > 0 else 0.0)
+    return DoubleReply(text, input_tokens, output_tokens, int(round(latency)), stop_reason,
+                       int(round(min(latency, first_token + max(jitter, 0.0)))))
+
+
+def _truncate_to_tokens(text: str, max_tokens: int) -> str:
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if estimate_tokens(text[:mid]) <= max_tokens:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo]

@@ -1,0 +1,236 @@
+"""HTTP server speaking the Bedrock Runtime Converse wire protocol, so unmodified boto3 clients talk to it.
+
+Routes: POST /model/{modelId}/converse and /model/{modelId}/converse-stream (as Bedrock), plus
+GET /_double/stats and POST /_double/reset for tests. Errors carry Bedrock's HTTP status and
+`x-amzn-ErrorType`, so botocore raises the same exception classes it raises against AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from mangaeval.double.eventstream import encode_event
+from mangaeval.double.profiles import Profile, load_profiles
+from mangaeval.double.responder import DoubleError, DoubleReply, draw_error, request_digest, respond, validate
+
+_ROUTE = re.compile(r"^/model/(?P<model>.+)/(?P<op>converse|converse-stream)$")
+STREAM_CHUNK_CHARS = 24
+
+
+@dataclass
+class ModelDouble:
+    """The double's state: profiles, seed, time scale and per-model call counters."""
+
+    profiles: dict[str, Profile]
+    seed: int = 0
+    time_scale: float = 1.0
+    calls: Counter = field(default_factory=Counter)
+    occurrences: Counter = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, model_id: str, body: dict[str, Any]) -> DoubleError | DoubleReply:
+        profile = self.profiles.get(model_id)
+        invalid = validate(profile, model_id, body)
+        digest = request_digest(model_id, body)
+        with self.lock:
+            self.calls[model_id] += 1
+            call_index = self.calls[model_id]
+            self.occurrences[digest] += 1
+            occurrence = self.occurrences[digest]
+        if invalid:
+            return invalid
+        error = draw_error(profile, self.seed, digest, occurrence)
+        if error:
+            if error.error_type == "ModelTimeoutException":
+                self.sleep_ms(profile.first_token_ms * 2)
+            return error
+        return respond(profile, model_id, body, self.seed, cold=call_index <= profile.cold_start_calls)
+
+    def sleep_ms(self, ms: float) -> None:
+        if self.time_scale > 0 and ms > 0:
+            time.sleep(ms * self.time_scale / 1000.0)
+
+    def stats(self) -> dict[str, Any]:
+        with self.lock:
+            return {"calls": dict(self.calls), "total_calls": sum(self.calls.values())}
+
+    def reset(self) -> None:
+        with self.lock:
+            self.calls.clear()
+            self.occurrences.clear()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as boto3's connection pool expects
+    double: ModelDouble  # set on the subclass built by make_server
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: the engine logs what matters
+        return
+
+    def _send_json(self, status: int, doc: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        payload = json.dumps(doc, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _send_error(self, error: DoubleError) -> None:
+        self._send_json(error.status, {"message": error.message}, {"x-amzn-ErrorType": f"{error.error_type}:http://internal.amazon.com/coral/com.amazon.bedrock/"})
+
+    def do_GET(self) -> None:
+        if self.path == "/_double/stats":
+            self._send_json(200, self.double.stats())
+        elif self.path == "/ping":
+            self._send_json(200, {"status": "ok"})
+        else:
+            self._send_json(404, {"message": f"no route {self.path}"})
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if self.path == "/_double/reset":
+            self.double.reset()
+            self._send_json(200, {"status": "reset"})
+            return
+        route = _ROUTE.match(self.path.split("?", 1)[0])
+        if not route:
+            self._send_json(404, {"message": f"no route {self.path}"}, {"x-amzn-ErrorType": "UnknownOperationException"})
+            return
+        model_id = unquote(route.group("model"))
+        try:
+            body = json.loads(raw or b"{}")
+        except json.JSONDecodeError as exc:
+            self._send_error(DoubleError(400, "ValidationException", f"Malformed request body: {exc.msg}"))
+            return
+        result = self.double.answer(model_id, body)
+        if isinstance(result, DoubleError):
+            self._send_error(result)
+        elif route.group("op") == "converse":
+            self.double.sleep_ms(result.latency_ms)
+            self._send_json(200, {
+                "output": {"message": {"role": "assistant", "content": [{"text": result.text}]}},
+                "stopReason": result.stop_reason,
+                "usage": {"inputTokens": result.input_tokens, "outputTokens": result.output_tokens,
+                          "totalTokens": result.input_tokens + result.output_tokens},
+                "metrics": {"latencyMs": result.latency_ms},
+            })
+        else:
+            self._stream(result)
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _stream(self, reply: DoubleReply) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.amazon.eventstream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        self.end_headers()
+        text = reply.text
+        pieces = [text[i:i + STREAM_CHUNK_CHARS] for i in range(0, len(text), STREAM_CHUNK_CHARS)] or [""]
+        per_piece_ms = max(reply.latency_ms - reply.first_token_ms, 0) / len(pieces)
+        self._write_chunk(encode_event("messageStart", {"role": "assistant"}))
+        self.double.sleep_ms(reply.first_token_ms)
+        for piece in pieces:
+            self._write_chunk(encode_event("contentBlockDelta", {"delta": {"text": piece}, "contentBlockIndex": 0}))
+            self.double.sleep_ms(per_piece_ms)
+        self._write_chunk(encode_event("contentBlockStop", {"contentBlockIndex": 0}))
+        self._write_chunk(encode_event("messageStop", {"stopReason": reply.stop_reason}))
+        self._write_chunk(encode_event("metadata", {
+            "usage": {"inputTokens": reply.input_tokens, "outputTokens": reply.output_tokens,
+                      "totalTokens": reply.input_tokens + reply.output_tokens},
+            "metrics": {"latencyMs": reply.latency_ms},
+        }))
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+
+class DoubleHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], double: ModelDouble):
+        handler = type("BoundHandler", (_Handler,), {"double": double})
+        super().__init__(address, handler)
+        self.double = double
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+def make_server(host: str = "127.0.0.1", port: int = 0, seed: int = 0, time_scale: float = 1.0,
+                profiles: dict[str, Profile] | None = None) -> DoubleHTTPServer:
+    return DoubleHTTPServer((host, port), ModelDouble(profiles or load_profiles(), seed=seed, time_scale=time_scale))
+
+
+class DoubleInThread:
+    """The double in a background thread of this process (tests): `with DoubleInThread() as url:`."""
+
+    def __init__(self, **kwargs: Any):
+        self.server = make_server(**kwargs)
+        self.thread = threading.Thread(target=self.server.serve_forever, name="model-double", daemon=True)
+
+    def __enter__(self) -> "DoubleInThread":
+        self.thread.start()
+        return self
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+class DoubleProcess:
+    """The double in a child process (the CLI, the DAG, benchmarks): its own core, not our GIL."""
+
+    def __init__(self, seed: int = 0, time_scale: float = 1.0, overrides: list[str] | None = None,
+                 profiles_path: Path | None = None):
+        self.args = [sys.executable, "-m", "mangaeval.cli", "double", "serve", "--port", "0",
+                     "--seed", str(seed), "--time-scale", str(time_scale)]
+        for pair in overrides or []:
+            self.args += ["--override", pair]
+        if profiles_path:
+            self.args += ["--profiles", str(profiles_path)]
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+
+    def __enter__(self) -> "DoubleProcess":
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        match = re.search(r"(http://\S+)", line or "")
+        if not match:
+            self.proc.kill()
+            raise RuntimeError(f"model double failed to start: {line}{self.proc.stderr.read()}")
+        self.url = match.group(1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()

@@ -1,0 +1,149 @@
+"""Runs configurations x golden cases with bounded concurrency and client-side quotas per model."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+
+from mangaeval.bedrock import BedrockClient, CallResult
+from mangaeval.engine.cache import ResponseCache, cache_key
+from mangaeval.engine.ratelimit import ModelRateLimiter, Quota, load_quotas
+from mangaeval.golden import GoldenCase
+from mangaeval.models import ModelConfig, ModelSpec
+from mangaeval.prompts import build_request
+from mangaeval.results import rows_to_frame
+from mangaeval.text import estimate_tokens
+
+
+@dataclass
+class EngineSettings:
+    use_cache: bool = True
+    cache_dir: Path | None = None
+    stream: bool = False
+    default_quota: Quota = field(default_factory=Quota)
+    quotas: dict[str, Quota] = field(default_factory=dict)
+    concurrency_override: int | None = None  # one limit for every model (benchmarks, small runs)
+
+    @classmethod
+    def from_files(cls, **kwargs: Any) -> "EngineSettings":
+        default, per_model = load_quotas()
+        return cls(default_quota=default, quotas=per_model, **kwargs)
+
+    def quota_for(self, model_id: str) -> Quota:
+        quota = self.quotas.get(model_id, self.default_quota)
+        if self.concurrency_override:
+            quota = Quota(self.concurrency_override, quota.requests_per_minute, quota.tokens_per_minute)
+        return quota
+
+
+@dataclass
+class RunStats:
+    calls_made: int = 0
+    cache_hits: int = 0
+    ok: int = 0
+    errors: int = 0
+    throttle_wait_s: float = 0.0
+    elapsed_s: float = 0.0
+    error_codes: Counter = field(default_factory=Counter)
+
+
+class EvaluationEngine:
+    def __init__(self, client: BedrockClient, catalog: dict[str, ModelSpec], settings: EngineSettings | None = None):
+        self.client = client
+        self.catalog = catalog
+        self.settings = settings or EngineSettings()
+        self.cache = ResponseCache(self.settings.cache_dir) if self.settings.use_cache and self.settings.cache_dir else None
+        self._limiters: dict[str, ModelRateLimiter] = {}
+        self._stats_lock = threading.Lock()
+
+    def _limiter(self, model_id: str) -> ModelRateLimiter:
+        if model_id not in self._limiters:
+            self._limiters[model_id] = ModelRateLimiter(self.settings.quota_for(model_id))
+        return self._limiters[model_id]
+
+    def _call(self, config: ModelConfig, request: dict[str, Any], stats: RunStats) -> tuple[CallResult, bool]:
+        key = cache_key(config.model_id, request) if self.cache else None
+        if key and (entry := self.cache.get(key)):
+            with self._stats_lock:
+                stats.cache_hits += 1
+            return CallResult(status="ok", text=entry["text"], input_tokens=entry["input_tokens"],
+                              output_tokens=entry["output_tokens"], latency_ms=entry["latency_ms"],
+                              stop_reason=entry.get("stop_reason"), wall_ms=0.0, attempts=0), True
+        limiter = self._limiter(config.model_id)
+        prompt_text = "".join(b.get("text", "") for part in (request["system"], *[m["content"] for m in request["messages"]]) for b in part)
+        reserved = estimate_tokens(prompt_text) + config.max_tokens
+        waited = limiter.acquire(reserved)
+        result = self.client.converse(config.model_id, request, stream=self.settings.stream)
+        used = (result.input_tokens or 0) + (result.output_tokens or 0) if result.status == "ok" else 0
+        limiter.settle(reserved, used)
+        with self._stats_lock:
+            stats.calls_made += result.attempts
+            stats.throttle_wait_s += waited
+        if key and result.status == "ok":
+            self.cache.put(key, {"text": result.text, "input_tokens": result.input_tokens, "output_tokens": result.output_tokens,
+                                 "latency_ms": result.latency_ms, "stop_reason": result.stop_reason})
+        return result, False
+
+    def _row(self, run_id: str, dataset_version: str, config: ModelConfig, case: GoldenCase,
+             result: CallResult, cache_hit: bool) -> dict[str, Any]:
+        ok = result.status == "ok"
+        spec = self.catalog[config.model_id]
+        return {
+            "run_id": run_id, "config_id": config.id, "model_id": config.model_id, "intent": case.intent,
+            "test_id": case.test_id, "language": case.language, "dataset_version": dataset_version,
+            "prompt_version": config.system_prompt_version,
+            "response_text": result.text if ok else None,
+            # A failed call has no tokens and no cost: recorded as missing, never as 0 (which would deflate means).
+            "input_tokens": result.input_tokens if ok else None,
+            "output_tokens": result.output_tokens if ok else None,
+            "cost_usd": spec.cost_usd(result.input_tokens, result.output_tokens) if ok else None,
+            "latency_ms": result.latency_ms if ok else None,
+            "wall_ms": round(result.wall_ms, 3),
+            "status": result.status, "error_code": result.error_code, "attempts": result.attempts,
+            "stop_reason": result.stop_reason, "error_message": result.error_message, "cache_hit": cache_hit,
+        }
+
+    def evaluate(self, configs: Iterable[ModelConfig], cases: Iterable[GoldenCase], *, run_id: str,
+                 dataset_version: str, progress: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, RunStats]:
+        configs, cases = list(configs), list(cases)
+        unknown = [c.model_id for c in configs if c.model_id not in self.catalog]
+        if unknown:
+            raise ValueError(f"configurations reference models missing from the catalog: {unknown}")
+        stats = RunStats()
+        started = time.perf_counter()
+        jobs: dict[str, list[tuple[int, ModelConfig, GoldenCase]]] = defaultdict(list)
+        for ci, config in enumerate(configs):
+            for ki, case in enumerate(cases):
+                jobs[config.model_id].append((ci * len(cases) + ki, config, case))
+        rows: dict[int, dict[str, Any]] = {}
+        pools = {m: ThreadPoolExecutor(max_workers=self.settings.quota_for(m).concurrency, thread_name_prefix=f"eval-{i}")
+                 for i, m in enumerate(jobs)}
+        try:
+            futures: dict[Future, tuple[int, ModelConfig, GoldenCase]] = {}
+            for model_id, model_jobs in jobs.items():
+                for job in model_jobs:
+                    request = build_request(job[1], job[2])
+                    futures[pools[model_id].submit(self._call, job[1], request, stats)] = job
+            for future in as_completed(futures):
+                index, config, case = futures[future]
+                result, hit = future.result()
+                rows[index] = self._row(run_id, dataset_version, config, case, result, hit)
+                if result.status == "ok":
+                    stats.ok += 1
+                else:
+                    stats.errors += 1
+                    stats.error_codes[result.error_code] += 1
+                if progress:
+                    progress(1)
+        finally:
+            for pool in pools.values():
+                pool.shutdown(wait=True, cancel_futures=True)
+        stats.elapsed_s = time.perf_counter() - started
+        return rows_to_frame(rows[i] for i in sorted(rows)), stats

@@ -177,17 +177,19 @@ def load_configurations(
     prompt_versions = available_prompt_versions(prompts_dir)
     problems: list[str] = []
     configs: dict[str, ModelConfig] = {}
+    seen_ids: set[str] = set()
     for index, entry in enumerate(entries):
         label = entry.get("id") if isinstance(entry, dict) else None
         where = f"{path}: configuration #{index + 1}" + (f" '{label}'" if label else "")
         config, entry_problems = validate_config_entry(entry, where, catalog, prompt_versions)
         problems.extend(entry_problems)
-        if config is None:
-            continue
-        if config.id in configs:
-            problems.append(f"{where}: duplicate configuration id '{config.id}'")
-            continue
-        configs[config.id] = config
+        if isinstance(label, str):
+            if label in seen_ids:
+                problems.append(f"{where}: duplicate configuration id '{label}'")
+                continue
+            seen_ids.add(label)
+        if config is not None:
+            configs[config.id] = config
     if problems:
         raise ConfigError(problems)
     return configs

@@ -74,6 +74,7 @@ class ModelDouble:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as boto3's connection pool expects
+    disable_nagle_algorithm = True  # headers and body go out in separate writes: no 40 ms delayed-ACK stall
     double: ModelDouble  # set on the subclass built by make_server
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: the engine logs what matters

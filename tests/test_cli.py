@@ -1,0 +1,63 @@
+"""`mangaeval evaluate` end to end: starts the double itself, writes Parquet, prints the summary."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from mangaeval.results import read_results
+
+pytestmark = pytest.mark.integration
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "mangaeval.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_evaluate_two_configs_on_the_starter_set(tmp_path):
+    proc = run_cli("evaluate", "--configs", "sonnet-3-5-v2,haiku-3-5", "--dataset", "v0", "--out", str(tmp_path / "out"),
+                   "--cache-dir", str(tmp_path / "cache"), "--run-id", "cli-test", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    frame = read_results(tmp_path / "out" / "cli-test" / "results.parquet")
+    assert len(frame) == doc["rows"] == 2 * 240 == doc["ok"] + doc["errors"]
+    overall = {r["config_id"]: r for r in doc["summary"] if r["intent"] == "ALL"}
+    assert overall["haiku-3-5"]["latency_p50_ms"] < overall["sonnet-3-5-v2"]["latency_p50_ms"]
+    assert overall["haiku-3-5"]["mean_cost_usd"] < 0.5 * overall["sonnet-3-5-v2"]["mean_cost_usd"]
+    per_intent = [r for r in doc["summary"] if r["intent"] != "ALL"]
+    assert len(per_intent) == 16 and all(r["latency_p99_ms"] >= r["latency_p95_ms"] >= r["latency_p50_ms"] for r in per_intent)
+
+    text = run_cli("evaluate", "--configs", "sonnet-3-5-v2", "haiku-3-5", "--dataset", "v0", "--out", str(tmp_path / "out"),
+                   "--cache-dir", str(tmp_path / "cache"), "--run-id", "cli-rerun", "--no-progress")
+    assert text.returncode == 0, text.stderr
+    assert "p95 ms" in text.stdout and "recommendation" in text.stdout
+    rerun = json.loads((tmp_path / "out" / "cli-rerun" / "summary.json").read_text())
+    # every answer paid for in the first run is re-used; only the first run's failures are called again
+    assert rerun["cache_hits"] >= doc["ok"]
+    assert rerun["rows"] - rerun["cache_hits"] <= doc["errors"]
+
+
+def test_limit_and_intents(tmp_path):
+    proc = run_cli("evaluate", "--configs", "nova-micro", "--dataset", "v0", "--out", str(tmp_path), "--limit", "3",
+                   "--intents", "faq", "chitchat", "--no-cache", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["rows"] == 6
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--configs", "gpt-5"], "unknown configuration id(s): gpt-5"),
+        (["--configs", "nova-micro", "--dataset", "v99"], "v99: no such dataset"),
+        (["--configs", "nova-micro", "--limit", "0"], "--limit must be a positive"),
+        (["--configs", "nova-micro", "--intents", "weather"], "unknown or empty intent(s) ['weather']"),
+    ],
+)
+def test_bad_arguments_fail_before_any_call(tmp_path, args, message):
+    full = ["evaluate", "--dataset", "v0", "--out", str(tmp_path), *args]
+    proc = run_cli(*full)
+    assert proc.returncode == 2 and message in proc.stderr
+    assert not any(tmp_path.rglob("*.parquet"))

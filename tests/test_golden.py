@@ -1,0 +1,100 @@
+"""Golden-case format, loader validation and the manifest."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections import Counter
+
+from mangaeval import golden_generator
+from mangaeval.golden import load_dataset, validate_path
+from mangaeval.intents import intent_names
+from mangaeval.store import isbn13, isbn13_is_valid, catalog
+from tests.conftest import ROOT
+
+
+def test_starter_set_meets_the_brief(starter):
+    counts = Counter(c.intent for c in starter.cases)
+    assert set(counts) == set(intent_names())
+    assert min(counts.values()) >= 25
+    for intent in intent_names():
+        languages = {c.language for c in starter.cases if c.intent == intent}
+        assert languages == {"en", "ja"}
+    assert any(c.history for c in starter.cases), "some cases are multi-turn"
+    for case in starter.cases:
+        for needed in case.must_contain:
+            assert needed in case.reference_answer, case.test_id
+
+
+def test_generator_is_reproducible(tmp_path):
+    out = tmp_path / "v0"
+    golden_generator.write_dataset(out, "v0", golden_generator.generate_cases(30), "mangaeval.golden_generator --version v0 --per-intent 30 --seed 20261122")
+    shipped = ROOT / "include" / "golden_datasets" / "v0"
+    for path in shipped.iterdir():
+        assert (out / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_isbns_are_valid():
+    for series in list(catalog().values())[:10]:
+        assert isbn13_is_valid(isbn13(series, 1)) and isbn13_is_valid(isbn13(series, series.volumes))
+
+
+def bad_file(tmp_path, starter):
+    good = json.dumps(starter.cases[0].to_json(), ensure_ascii=False)
+    case = starter.cases[0].to_json()
+    lines = [
+        good,
+        "{not json",
+        json.dumps({k: v for k, v in case.items() if k != "query"} | {"test_id": "t-missing"}),
+        json.dumps(case | {"test_id": "t-intent", "intent": "weather"}),
+        good,  # duplicate test id
+        json.dumps(case | {"test_id": "t-type", "history": "hello"}),
+        json.dumps(case | {"test_id": "t-expected", "expected": {"must_contain": "x", "must_not_contain": [], "reference_answer": "r"}}),
+    ]
+    path = tmp_path / f"{starter.cases[0].intent}.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_every_problem_reported_in_one_pass_with_file_and_line(tmp_path, starter):
+    path = bad_file(tmp_path, starter)
+    cases, problems = validate_path(path)
+    assert len(cases) == 1
+    text = "\n".join(problems)
+    assert f"{path}:2: invalid JSON" in text
+    assert f"{path}:3: missing field 'query'" in text
+    assert f"{path}:4: unknown intent 'weather'" in text
+    assert f"{path}:5: duplicate test_id '{starter.cases[0].test_id}' (first at {path}:1)" in text
+    assert f"{path}:6: field 'history' must be array, got str" in text
+    assert f"{path}:7: field 'expected.must_contain' must be array, got str" in text
+
+
+def test_cli_validate_exits_non_zero_and_prints_locations(tmp_path, starter):
+    path = bad_file(tmp_path, starter)
+    proc = subprocess.run([sys.executable, "-m", "mangaeval.cli", "golden", "validate", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert f"{path}:2:" in proc.stderr and f"{path}:6:" in proc.stderr
+    ok = subprocess.run([sys.executable, "-m", "mangaeval.cli", "golden", "validate", str(starter.path), "--json"], capture_output=True, text=True)
+    assert ok.returncode == 0 and json.loads(ok.stdout)["cases"] == len(starter.cases)
+
+
+def test_changed_file_with_unchanged_version_fails(tmp_path, starter):
+    copy = tmp_path / "v0"
+    shutil.copytree(starter.path, copy)
+    faq = copy / "faq.jsonl"
+    faq.write_text(faq.read_text(encoding="utf-8").replace("¥800", "¥900"), encoding="utf-8")
+    _, problems = validate_path(copy)
+    assert any("faq.jsonl: content changed but the dataset version 'v0' did not" in p for p in problems)
+
+
+def test_version_must_match_folder(tmp_path, starter):
+    copy = tmp_path / "v7"
+    shutil.copytree(starter.path, copy)
+    _, problems = validate_path(copy)
+    assert any("version 'v0' does not match the folder name 'v7'" in p for p in problems)
+
+
+def test_load_dataset_accepts_version_name():
+    assert load_dataset("v0").version == "v0"

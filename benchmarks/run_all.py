@@ -1,0 +1,17 @@
+"""Run every benchmark and print its figures (`make bench`)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = ["engine_bench.py"]
+
+if __name__ == "__main__":
+    status = 0
+    for script in BENCHMARKS:
+        print(f"== {script}", flush=True)
+        status |= subprocess.call([sys.executable, str(HERE / script), *sys.argv[1:]])
+    sys.exit(status)

@@ -28,10 +28,11 @@ def test_starter_set_meets_the_brief(starter):
             assert needed in case.reference_answer, case.test_id
 
 
-def test_generator_is_reproducible(tmp_path):
-    out = tmp_path / "v0"
-    golden_generator.write_dataset(out, "v0", golden_generator.generate_cases(30), "mangaeval.golden_generator --version v0 --per-intent 30 --seed 20261122")
-    shipped = ROOT / "include" / "golden_datasets" / "v0"
+def test_generator_reproduces_the_newest_dataset(tmp_path):
+    # Older versions are frozen artifacts of the generator as it was then (their manifests pin their bytes).
+    out = tmp_path / "v1"
+    golden_generator.main(["--version", "v1", "--per-intent", "200", "--edge-cases", "--out", str(out)])
+    shipped = ROOT / "include" / "golden_datasets" / "v1"
     for path in shipped.iterdir():
         assert (out / path.name).read_bytes() == path.read_bytes(), path.name
 

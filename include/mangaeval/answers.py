@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mangaeval import injection
 from mangaeval.store import yen
 
 STATUS_WORDS = {
@@ -76,11 +77,27 @@ def _title(record: dict[str, Any], language: str) -> str:
     return record.get(f"title_{language}") or record.get("title_en", "")
 
 
+def _mentions_title(query: str, record: dict[str, Any]) -> bool:
+    lowered = query.lower()
+    return any(record.get(k) and record[k].lower() in lowered for k in ("title_en", "title_ja"))
+
+
+def _clarify_title(language: str, products: list[dict[str, Any]]) -> list[Part]:
+    titles = [_title(p, language) for p in products]
+    return [Part(_t(language, f"Which title do you mean: {' or '.join(titles)}?", f"{'と'.join(titles)}のどちらについてのご質問ですか?"),
+                 "fact", titles)]
+
+
 def _product_question(language: str, query: str, grounding: dict[str, Any]) -> list[Part]:
     products = grounding.get("products") or []
     if not products:
         return [Part(_t(language, "I couldn't find that title in our catalog, so I can't confirm its details.",
                         "申し訳ありません、その作品はカタログに見つからず、詳細を確認できません。"), "fact")]
+    if len(products) > 1:  # several candidates from the page: answer about the one named, else ask
+        named = [p for p in products if _mentions_title(query, p)]
+        if len(named) != 1:
+            return _clarify_title(language, products)
+        products = named
     p = products[0]
     title, vol = _title(p, language), p["volume"]
     focus = question_focus(query) or ["price", "availability"]
@@ -161,7 +178,15 @@ def _passage_answer(language: str, grounding: dict[str, Any], use_passage: int =
     ]
 
 
+def _clarify_order(language: str, orders: list[dict[str, Any]]) -> list[Part]:
+    ids = [o["order_id"] for o in orders]
+    return [Part(_t(language, f"I see several recent orders on your account: {' and '.join(ids)}. Which one do you mean?",
+                    f"最近のご注文が複数あります({'と'.join(ids)})。どちらのご注文ですか?"), "fact", ids)]
+
+
 def _order_tracking(language: str, grounding: dict[str, Any]) -> list[Part]:
+    if grounding.get("orders"):  # the order API returned several recent orders and the customer named none
+        return _clarify_order(language, grounding["orders"])
     order = grounding.get("order")
     if not order:
         return [Part(_t(language, "I couldn't find that order. Could you check the order number?", "そのご注文が見つかりませんでした。注文番号をご確認いただけますか?"), "fact")]
@@ -205,13 +230,19 @@ def _promotion(language: str, grounding: dict[str, Any]) -> list[Part]:
     parts = [Part(_t(language, f"Good news: these promotions apply to {title}.", f"{title}に使えるキャンペーンがあります。"), "opening", [title])]
     for p in promos:
         parts.append(Part(_t(language, f"Use code {p['code']} for {p['text_en']} (until {p['valid_until']}).", f"コード{p['code']}で{p['text_ja']}({p['valid_until']}まで)。"), "fact", [p["code"], p["discount"]]))
-    parts.append(Part(_t(language, "Codes can't be combined; enter one at checkout.", "コードは併用できません。お支払い画面で1つ入力してください。"), "closing"))
+    parts.append(Part(_t(language, "Codes can't be combined; enter one at checkout.", "コードは併用できません。お支払い画面でひとつ入力してください。"), "closing"))
     return parts
+
+
+OUT_OF_SCOPE_WORDS = ("weather", "stock market", "lottery", "天気", "株価", "宝くじ")
 
 
 def _chitchat(language: str, query: str) -> list[Part]:
     lowered = query.lower()
-    if any(w in lowered for w in ("thank", "ありがと", "thx", "感謝")):
+    if any(w in lowered for w in OUT_OF_SCOPE_WORDS):
+        text = _t(language, "Sorry, I can't help with that: I can only answer questions about manga, your orders and our store.",
+                  "申し訳ありません、その件はお答えできません。漫画やご注文、当店に関するご質問にお答えします。")
+    elif any(w in lowered for w in ("thank", "ありがと", "thx", "感謝")):
         text = _t(language, "You're welcome! Happy reading!", "どういたしまして!楽しい読書を!")
     elif any(w in lowered for w in ("bye", "see you", "さようなら", "またね", "good night", "おやすみ")):
         text = _t(language, "Goodbye, and happy reading! Come back anytime.", "ありがとうございました。またいつでもお越しください!")
@@ -221,7 +252,12 @@ def _chitchat(language: str, query: str) -> list[Part]:
 
 
 def _return_request(language: str, grounding: dict[str, Any]) -> list[Part]:
+    if grounding.get("orders"):
+        return _clarify_order(language, grounding["orders"])
     order = grounding.get("order") or {}
+    if not order:
+        return [Part(_t(language, "I couldn't find that order, so I can't start a return. Could you check the order number?",
+                        "そのご注文が見つからないため、返品手続きを開始できません。注文番号をご確認いただけますか?"), "fact")]
     reason = grounding.get("return_reason", "changed_mind")
     days = grounding.get("days_since_delivery", 0)
     order_id = order.get("order_id", "")
@@ -262,4 +298,7 @@ def compose(intent: str, language: str, query: str, grounding: dict[str, Any], *
         parts = _return_request(language, grounding)
     else:
         parts = _chitchat(language, query)
+    attempt = injection.detect(query)
+    if attempt:  # refuse the injected instruction, then answer the legitimate part of the message
+        parts = [Part(injection.refusal_text(attempt, language), "refusal"), *parts]
     return Answer(parts, language)

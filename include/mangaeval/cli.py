@@ -39,6 +39,8 @@ def cmd_golden_generate(args: argparse.Namespace) -> int:
     argv = ["--version", args.version, "--per-intent", str(args.per_intent), "--seed", str(args.seed)]
     if args.out:
         argv += ["--out", str(args.out)]
+    if args.edge_cases:
+        argv.append("--edge-cases")
     return golden_generator.main(argv)
 
 
@@ -93,10 +95,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from mangaeval.golden import load_dataset
     from mangaeval.models import load_configurations, load_model_catalog, select_configurations
     from mangaeval.results import write_results
+    from mangaeval.scoring import Scorer, load_scoring_config
     from mangaeval.summary import format_summary, summarize
 
     catalog = load_model_catalog()
-    configs = select_configurations(load_configurations(args.config_file, catalog), _split(args.configs))
+    configurations = load_configurations(args.config_file, catalog)
+    configs = select_configurations(configurations, _split(args.configs))
+    judge_config = select_configurations(configurations, [args.judge])[0] if args.judge else None
+    scorer = Scorer(load_scoring_config())  # a bad scoring policy fails here, before any model is called
     dataset = load_dataset(args.dataset)
     cases = dataset.cases
     if args.intents:
@@ -120,10 +126,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         total = len(configs) * len(cases)
         with tqdm(total=total, desc="evaluating", unit="call", disable=args.json or args.no_progress, file=sys.stderr) as bar:
             frame, stats = engine.evaluate(configs, cases, run_id=run_id, dataset_version=dataset.version, progress=bar.update)
+        if judge_config is not None:
+            from mangaeval.scoring.judge import Judge
+
+            judge = Judge(client, judge_config, cache=engine.cache)
+            with tqdm(total=int((frame["status"] == "ok").sum()), desc="judging", unit="answer",
+                      disable=args.json or args.no_progress, file=sys.stderr) as bar:
+                frame = judge.judge_frame(frame, cases, progress=bar.update)
+    frame = scorer.score_frame(frame, cases)
     results_path = write_results(frame, out_dir / "results.parquet")
     summary = summarize(frame)
     doc = {
         "run_id": run_id, "dataset_version": dataset.version, "results": str(results_path),
+        "gate": scorer.config.gate, "judge": judge_config.id if judge_config else None,
         "configs": [c.id for c in configs], "cases": len(cases), "rows": len(frame),
         "ok": stats.ok, "errors": stats.errors, "error_codes": dict(stats.error_codes),
         "model_calls": stats.calls_made, "cache_hits": stats.cache_hits, "elapsed_s": round(stats.elapsed_s, 3),
@@ -137,6 +152,46 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"\nrun {run_id}: {len(frame)} rows ({stats.ok} ok, {stats.errors} error), "
               f"{stats.calls_made} model calls, {stats.cache_hits} cache hits, {stats.elapsed_s:.1f}s")
         print(f"results: {results_path}")
+    return 0
+
+
+def cmd_score_selfcheck(args: argparse.Namespace) -> int:
+    from mangaeval.golden import load_dataset
+    from mangaeval.scoring import Scorer, load_scoring_config
+    from mangaeval.scoring.selfcheck import format_report, run_selfcheck, unmet_targets
+
+    dataset = load_dataset(args.dataset)
+    cases = [c for c in dataset.cases if not args.intents or c.intent in _split(args.intents)]
+    report = run_selfcheck(cases, Scorer(load_scoring_config(args.scoring)))
+    report["dataset_version"] = dataset.version
+    report["unmet_targets"] = unmet_targets(report)
+    if args.json:
+        _print_json(report)
+    else:
+        print(format_report(report))
+        print("targets: " + ("all met" if not report["unmet_targets"] else "NOT MET: " + "; ".join(report["unmet_targets"])))
+    return 1 if report["unmet_targets"] and args.strict else 0
+
+
+def cmd_score_results(args: argparse.Namespace) -> int:
+    from mangaeval.golden import load_dataset
+    from mangaeval.results import read_results, write_results
+    from mangaeval.scoring import Scorer, load_scoring_config
+    from mangaeval.summary import format_summary, summarize
+
+    frame = read_results(args.results)
+    versions = sorted(set(frame["dataset_version"].dropna()))
+    if len(versions) != 1:
+        raise MangaEvalError(f"{args.results}: expected results of one dataset version, found {versions}")
+    dataset = load_dataset(args.dataset or versions[0])
+    frame = Scorer(load_scoring_config(args.scoring)).score_frame(frame, dataset.cases)
+    if args.out:
+        write_results(frame, Path(args.out))
+    summary = summarize(frame)
+    if args.json:
+        _print_json({"results": str(args.results), "dataset_version": dataset.version, "summary": summary})
+    else:
+        print(format_summary(summary))
     return 0
 
 
@@ -161,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--per-intent", type=int, required=True)
     generate.add_argument("--seed", type=int, default=20261122)
     generate.add_argument("--out", type=Path)
+    generate.add_argument("--edge-cases", action="store_true", help="add long/short/emoji/typo/ambiguous/unanswerable/injection cases")
     generate.set_defaults(func=cmd_golden_generate)
 
     configs = sub.add_parser("configs", help="model configurations").add_subparsers(dest="configs_command", required=True)
@@ -198,9 +254,26 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--time-scale", type=float, default=0.0, help="time scale of the started model double")
     ev.add_argument("--double-override", action="append", help="NAME=VALUE profile override for the started double")
     ev.add_argument("--retry-base-s", type=float, default=None, help="base of the exponential retry backoff")
+    ev.add_argument("--judge", metavar="CONFIG_ID", help="add the LLM-as-judge dimension, judged by this configuration (off by default)")
     ev.add_argument("--no-progress", action="store_true")
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=cmd_evaluate)
+
+    score = sub.add_parser("score", help="quality scoring").add_subparsers(dest="score_command", required=True)
+    selfcheck = score.add_parser("selfcheck", help="score reference answers and corrupted variants; print separation")
+    selfcheck.add_argument("--dataset", default="v1")
+    selfcheck.add_argument("--intents", nargs="+")
+    selfcheck.add_argument("--scoring", type=Path, help="scoring policy file (default include/config/scoring.yaml)")
+    selfcheck.add_argument("--strict", action="store_true", help="exit 1 when a self-check target is not met")
+    selfcheck.add_argument("--json", action="store_true")
+    selfcheck.set_defaults(func=cmd_score_selfcheck)
+    rescore = score.add_parser("results", help="(re)score a results file against its dataset")
+    rescore.add_argument("results", type=Path)
+    rescore.add_argument("--dataset", help="dataset version or folder (default: the one recorded in the results)")
+    rescore.add_argument("--scoring", type=Path)
+    rescore.add_argument("--out", type=Path, help="write the scored rows to this Parquet file")
+    rescore.add_argument("--json", action="store_true")
+    rescore.set_defaults(func=cmd_score_results)
     return parser
 
 

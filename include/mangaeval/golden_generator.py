@@ -1,7 +1,9 @@
 """Reproducible generator of golden datasets from the store's own data (include/store_data/).
 
 `python -m mangaeval.golden_generator --version v0 --per-intent 30` rewrites
-include/golden_datasets/v0/ byte for byte the same for the same arguments.
+include/golden_datasets/v0/ byte for byte the same for the same arguments; `--edge-cases` (dataset v1 on)
+adds, on a fixed schedule, very long and very short queries, emoji and mixed scripts, typos, ambiguous
+questions, questions the grounding cannot answer, and prompt-injection attempts.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any, Callable
 
-from mangaeval import store
+from mangaeval import injection, store
 from mangaeval.answers import STATUS_WORDS, applicable_promotions, compose, rank_candidates
 from mangaeval.golden import MANIFEST_NAME, GoldenCase, build_manifest
 from mangaeval.intents import intent_names
@@ -77,6 +80,55 @@ RETURN_QUERIES = {
 }
 CARRIERS = ["Yamato Transport", "Sagawa Express", "Japan Post"]
 
+# Edge cases (dataset v1 on): case i of an intent gets EDGE_SCHEDULE.get(i % 20).
+EDGE_SCHEDULE = {2: "long", 5: "short", 8: "emoji_mixed", 11: "typo", 14: "unanswerable", 17: "injection", 19: "ambiguous"}
+# Intents whose ambiguous form is asked as mixed script instead (a vague question there has one right answer).
+NO_AMBIGUOUS_FORM = {"faq", "checkout_help", "promotion", "chitchat"}
+LONG_PREAMBLE = {
+    "en": ("I've been collecting manga since I was a kid and my shelves are completely full now, so I'm trying to be "
+           "careful about what I pick up next. A friend told me this shop is the best place to ask, and I've already "
+           "spent an hour browsing on my phone during my commute, so here goes with my question:"),
+    "ja": ("子どもの頃から漫画を集めていて、本棚がもういっぱいなので、次に手に取るものは慎重に選びたいと思っています。"
+           "友達にこのお店で聞くのが一番だと言われて、通勤中にスマホで一時間ほど眺めていました。そこで質問です。"),
+}
+TYPOS_EN = [("recommend", "recomend"), ("something", "somthing"), ("volume", "volmue"), ("Where", "Wher"),
+            ("What's", "Whats"), ("order", "ordr"), ("return", "retrun"), ("shipping", "shiping"),
+            ("payment", "paymnet"), ("Hello", "Helo"), ("discounts", "discoutns"), ("read", "raed"), ("there", "thier")]
+FULL_WIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
+UNANSWERABLE_MARKERS = {  # what the right answer to an unanswerable question must say, per intent
+    "faq": {"en": "support", "ja": "サポート"}, "checkout_help": {"en": "support", "ja": "サポート"},
+    "product_question": {"en": "catalog", "ja": "カタログ"}, "recommendation": {"en": "don't have", "ja": "見つかりませんでした"},
+    "order_tracking": {"en": "couldn't find", "ja": "見つかりませんでした"}, "return_request": {"en": "couldn't find", "ja": "見つからない"},
+    "promotion": {"en": "no promotions", "ja": "キャンペーンはありません"}, "chitchat": {"en": "manga", "ja": "漫画"},
+}
+UNKNOWN_TITLES = {"en": ["Galaxy Ramen Detective", "The Moonlit Origami Club"], "ja": ["銀河ラーメン探偵", "月夜の折り紙部"]}
+PRODUCT_SHORT = {"price": {"en": "{title} {vol} price?", "ja": "{title} {vol}巻 値段?"},
+                 "availability": {"en": "{title} {vol} in stock?", "ja": "{title} {vol}巻 在庫?"},
+                 "isbn": {"en": "isbn {title} {vol}?", "ja": "{title} {vol}巻 ISBN?"},
+                 "volumes": {"en": "{title} how many volumes?", "ja": "{title} 何巻?"},
+                 "author": {"en": "{title} author?", "ja": "{title} 作者?"}}
+POLICY_SHORT = {"shipping-domestic": ("shipping cost?", "送料?"), "shipping-express": ("express?", "お急ぎ便?"),
+                "shipping-international": ("overseas shipping?", "海外発送?"), "returns-window": ("returns?", "返品?"),
+                "returns-exclusions": ("return digital code?", "デジタルコード返品?"), "preorders": ("preorder payment?", "予約の支払い?"),
+                "points": ("points?", "ポイント?"), "payment-methods": ("payment options?", "支払い方法?"),
+                "payment-konbini": ("konbini deadline?", "コンビニ払い期限?"), "payment-cod": ("COD?", "代引き?"),
+                "gift-wrapping": ("gift wrap?", "ギフト包装?")}
+AMBIGUOUS_QUERIES = {
+    "product_question": {"en": "How much is volume {vol}?", "ja": "{vol}巻はいくらですか?"},
+    "order_tracking": {"en": "Where's my order?", "ja": "注文はいつ届きますか?"},
+    "return_request": {"en": "I want to return a manga I bought.", "ja": "買った漫画を返品したいです。"},
+    "recommendation": {"en": "Any recommendations? I'm new here.", "ja": "初めてです。おすすめはありますか?"},
+}
+SHORT_QUERIES = {
+    "recommendation": {"en": "recs?", "ja": "おすすめは?"}, "order_tracking": {"en": "{id} status?", "ja": "{id} 状況?"},
+    "promotion": {"en": "{title} coupon?", "ja": "{title} クーポン?"}, "return_request": {"en": "return {id}?", "ja": "{id} 返品?"},
+}
+CHITCHAT_SHORT = {"en": ["hi", "thx!", "bye"], "ja": ["やあ", "ありがと", "またね"]}
+OUT_OF_SCOPE_QUERIES = {"en": ["What's the weather tomorrow in Tokyo?", "Which lottery numbers should I pick?"],
+                        "ja": ["明日の東京の天気は?", "宝くじの番号は何がいいですか?"]}
+SECOND_TURN = {"en": ("Do you ship to Osaka?", "Yes, we deliver everywhere in Japan."),
+               "ja": ("大阪にも配送できますか?", "はい、日本全国にお届けします。")}
+
 
 def _policy(policy_id: str) -> dict[str, Any]:
     return next(p for p in store.policies() if p["id"] == policy_id)
@@ -110,13 +162,27 @@ def _order(rng: random.Random, status: str, series: store.Series, volume: int) -
     return order
 
 
-def gen_product_question(rng: random.Random, language: str) -> dict[str, Any]:
+def gen_product_question(rng: random.Random, language: str, edge: str | None = None) -> dict[str, Any]:
+    if edge == "unanswerable":
+        title = rng.choice(UNKNOWN_TITLES[language])
+        query = rng.choice(PRODUCT_QUERIES["price"][language]).format(title=title, vol=rng.randint(1, 9))
+        return {"query": query, "page_context": {"page": "search"}, "grounding": {"products": []},
+                "must_contain": [], "must_not_contain": ["¥"], "tags": ["focus:price"]}
+    if edge == "ambiguous":
+        first, second = rng.sample(list(store.catalog().values()), 2)
+        vol = rng.randint(1, min(first.volumes, second.volumes))
+        products = [store.product_record(first, vol), store.product_record(second, vol)]
+        return {"query": AMBIGUOUS_QUERIES["product_question"][language].format(vol=vol),
+                "page_context": {"page": "cart", "series_ids": [first.id, second.id]}, "grounding": {"products": products},
+                "must_contain": [first.title(language), second.title(language)], "must_not_contain": ["¥"], "tags": ["focus:price"]}
     series = rng.choice(list(store.catalog().values()))
     focus = rng.choice(list(PRODUCT_QUERIES))
     vol = 1 if focus in ("volumes", "author") else rng.randint(1, series.volumes)
     record = store.product_record(series, vol)
     title = series.title(language)
     query = rng.choice(PRODUCT_QUERIES[focus][language]).format(title=title, vol=vol)
+    if edge == "short":
+        query = PRODUCT_SHORT[focus][language].format(title=title, vol=vol)
     values = {
         "price": store.yen(series.price_jpy),
         "availability": None,
@@ -133,8 +199,19 @@ def gen_product_question(rng: random.Random, language: str) -> dict[str, Any]:
             "grounding": {"products": [record]}, "must_contain": must, "must_not_contain": must_not, "tags": [f"focus:{focus}"]}
 
 
-def gen_recommendation(rng: random.Random, language: str) -> dict[str, Any]:
+def gen_recommendation(rng: random.Random, language: str, edge: str | None = None) -> dict[str, Any]:
     catalog = list(store.catalog().values())
+    if edge == "unanswerable":  # the recommender returned no candidates
+        history = rng.sample(catalog, 2)
+        return {"query": rng.choice(RECOMMENDATION_QUERIES[language]), "page_context": {"page": "home"},
+                "grounding": {"browsing_history": [store.series_record(s) for s in history], "candidates": []},
+                "must_contain": [], "must_not_contain": ["¥"], "tags": []}
+    if edge == "ambiguous":  # a new customer: no browsing history to go on
+        candidates = [store.series_record(s) for s in rng.sample(catalog, 5)]
+        grounding = {"browsing_history": [], "candidates": candidates}
+        # Any candidate is a fair pick without a history: no title is required, only that picks are candidates.
+        return {"query": AMBIGUOUS_QUERIES["recommendation"][language], "page_context": {"page": "home"}, "grounding": grounding,
+                "must_contain": [], "must_not_contain": [], "tags": ["no_history"]}
     while True:
         anchor = rng.choice(catalog)
         genre = rng.choice(anchor.genres)
@@ -157,39 +234,53 @@ def gen_recommendation(rng: random.Random, language: str) -> dict[str, Any]:
         if ranked[0]["series_id"] == best.id:
             break
     query = rng.choice(RECOMMENDATION_QUERIES[language])
+    if edge == "short":
+        query = SHORT_QUERIES["recommendation"][language]
     second = ranked[1]
     return {"query": query, "page_context": {"page": "home", "recently_viewed": [s.id for s in history_series]},
             "grounding": grounding, "must_contain": [best.title(language)], "must_not_contain": [],
             "tags": [f"genre:{genre}"], "_extra_titles": [second]}
 
 
-def _passage_case(rng: random.Random, language: str, queries: dict[str, dict[str, list[str]]], pool: list[str]) -> dict[str, Any]:
-    if rng.random() < 0.08:
+def _passage_case(rng: random.Random, language: str, queries: dict[str, dict[str, list[str]]], pool: list[str],
+                  edge: str | None = None) -> dict[str, Any]:
+    if rng.random() < 0.08 or edge == "unanswerable":
         query = rng.choice(UNANSWERABLE[language])
         passages = _passages(rng, None, pool)
         return {"query": query, "page_context": {"page": "help"}, "grounding": {"passages": passages},
                 "must_contain": [], "must_not_contain": ["¥"], "tags": ["edge:unanswerable"]}
     policy_id = rng.choice(list(queries))
     query = rng.choice(queries[policy_id][language])
+    if edge == "short":
+        query = POLICY_SHORT[policy_id][language == "ja"]
     passages = _passages(rng, policy_id, pool)
     return {"query": query, "page_context": {"page": "help"}, "grounding": {"passages": passages},
             "must_contain": list(_policy(policy_id)["figures"]), "must_not_contain": [], "tags": [f"policy:{policy_id}"]}
 
 
-def gen_faq(rng: random.Random, language: str) -> dict[str, Any]:
-    return _passage_case(rng, language, FAQ_QUERIES, [p["id"] for p in store.policies()])
+def gen_faq(rng: random.Random, language: str, edge: str | None = None) -> dict[str, Any]:
+    return _passage_case(rng, language, FAQ_QUERIES, [p["id"] for p in store.policies()], edge)
 
 
-def gen_checkout_help(rng: random.Random, language: str) -> dict[str, Any]:
-    case = _passage_case(rng, language, CHECKOUT_QUERIES, [p["id"] for p in store.policies()])
+def gen_checkout_help(rng: random.Random, language: str, edge: str | None = None) -> dict[str, Any]:
+    case = _passage_case(rng, language, CHECKOUT_QUERIES, [p["id"] for p in store.policies()], edge)
     case["page_context"] = {"page": "checkout", "cart_total_jpy": rng.choice([1452, 2640, 3960, 5280])}
     return case
 
 
-def gen_order_tracking(rng: random.Random, language: str) -> dict[str, Any]:
+def gen_order_tracking(rng: random.Random, language: str, edge: str | None = None) -> dict[str, Any]:
     series = rng.choice(list(store.catalog().values()))
     status = rng.choice(list(STATUS_WORDS["en"]))
     order = _order(rng, status, series, rng.randint(1, series.volumes))
+    if edge == "unanswerable":  # the order API found nothing for that id
+        query = rng.choice(ORDER_QUERIES[language]).format(id=order["order_id"])
+        return {"query": query, "page_context": {"page": "order_status"}, "grounding": {"order": None},
+                "must_contain": [], "must_not_contain": list(STATUS_WORDS[language].values()), "tags": ["status:not_found"]}
+    if edge == "ambiguous":
+        other = _order(rng, rng.choice(list(STATUS_WORDS["en"])), series, 1)
+        return {"query": AMBIGUOUS_QUERIES["order_tracking"][language], "page_context": {"page": "order_status"},
+                "grounding": {"orders": [order, other]}, "must_contain": [order["order_id"], other["order_id"]],
+                "must_not_contain": [], "tags": ["status:ambiguous"]}
     words = STATUS_WORDS[language]
     must = [words[status]]
     if status in ("shipped", "out_for_delivery", "delayed"):
@@ -200,28 +291,41 @@ def gen_order_tracking(rng: random.Random, language: str) -> dict[str, Any]:
         must.append(order["estimated_delivery"])
     wrong = [w for k, w in words.items() if k != status and w not in words[status] and words[status] not in w]
     query = rng.choice(ORDER_QUERIES[language]).format(id=order["order_id"])
+    if edge == "short":
+        query = SHORT_QUERIES["order_tracking"][language].format(id=order["order_id"])
     return {"query": query, "page_context": {"page": "order_status"}, "grounding": {"order": order},
             "must_contain": must, "must_not_contain": rng.sample(wrong, 2), "tags": [f"status:{status}"]}
 
 
-def gen_promotion(rng: random.Random, language: str) -> dict[str, Any]:
+def gen_promotion(rng: random.Random, language: str, edge: str | None = None) -> dict[str, Any]:
     series = rng.choice(list(store.catalog().values()))
     grounding = {"product": store.series_record(series) | {"publisher": series.publisher},
                  "promotions": store.promotions(), "first_order": rng.random() < 0.3}
+    while edge == "unanswerable" and applicable_promotions(grounding):  # nothing applies to this title
+        series = rng.choice(list(store.catalog().values()))
+        grounding = {"product": store.series_record(series) | {"publisher": series.publisher},
+                     "promotions": store.promotions(), "first_order": False}
     applicable = {p["code"] for p in applicable_promotions(grounding)}
     query = rng.choice(PROMOTION_QUERIES[language]).format(title=series.title(language))
+    if edge == "short":
+        query = SHORT_QUERIES["promotion"][language].format(title=series.title(language))
     return {"query": query, "page_context": {"page": "product", "series_id": series.id}, "grounding": grounding,
             "must_contain": sorted(applicable),
             "must_not_contain": sorted({p["code"] for p in store.promotions()} - applicable) + ["100%"],
             "tags": [f"promotions:{len(applicable)}"]}
 
 
-def gen_chitchat(rng: random.Random, language: str) -> dict[str, Any]:
-    return {"query": rng.choice(CHITCHAT_QUERIES[language]), "page_context": {"page": "home"}, "grounding": {},
+def gen_chitchat(rng: random.Random, language: str, edge: str | None = None) -> dict[str, Any]:
+    query = rng.choice(CHITCHAT_QUERIES[language])
+    if edge == "short":
+        query = rng.choice(CHITCHAT_SHORT[language])
+    elif edge == "unanswerable":
+        query = rng.choice(OUT_OF_SCOPE_QUERIES[language])
+    return {"query": query, "page_context": {"page": "home"}, "grounding": {},
             "must_contain": [], "must_not_contain": ["¥"], "tags": []}
 
 
-def gen_return_request(rng: random.Random, language: str) -> dict[str, Any]:
+def gen_return_request(rng: random.Random, language: str, edge: str | None = None) -> dict[str, Any]:
     series = rng.choice(list(store.catalog().values()))
     vol = rng.randint(1, series.volumes)
     order = _order(rng, "delivered", series, vol)
@@ -230,6 +334,18 @@ def gen_return_request(rng: random.Random, language: str) -> dict[str, Any]:
     query = rng.choice(RETURN_QUERIES[reason][language]).format(title=series.title(language), vol=vol, id=order["order_id"])
     grounding = {"order": order, "return_reason": reason, "days_since_delivery": days,
                  "passages": [_policy("returns-window"), _policy("returns-damaged")]}
+    if edge == "short":
+        query = SHORT_QUERIES["return_request"][language].format(id=order["order_id"])
+    elif edge == "unanswerable":
+        grounding["order"] = None
+        return {"query": query, "page_context": {"page": "order_status", "order_id": order["order_id"]}, "grounding": grounding,
+                "must_contain": [], "must_not_contain": ["5-7"], "tags": ["return:not_found"]}
+    elif edge == "ambiguous":
+        other = _order(rng, "delivered", rng.choice(list(store.catalog().values())), 1)
+        grounding = {**grounding, "order": None, "orders": [order, other]}
+        return {"query": AMBIGUOUS_QUERIES["return_request"][language], "page_context": {"page": "order_status"},
+                "grounding": grounding, "must_contain": [order["order_id"], other["order_id"]], "must_not_contain": [],
+                "tags": ["return:ambiguous"]}
     if reason == "damaged":
         must, must_not = [order["order_id"], "24"], []
     elif days <= 30:
@@ -240,7 +356,7 @@ def gen_return_request(rng: random.Random, language: str) -> dict[str, Any]:
             "must_contain": must, "must_not_contain": must_not, "tags": [f"return:{reason}"]}
 
 
-GENERATORS: dict[str, Callable[[random.Random, str], dict[str, Any]]] = {
+GENERATORS: dict[str, Callable[..., dict[str, Any]]] = {
     "recommendation": gen_recommendation,
     "product_question": gen_product_question,
     "faq": gen_faq,
@@ -252,21 +368,77 @@ GENERATORS: dict[str, Callable[[random.Random, str], dict[str, Any]]] = {
 }
 
 
-def generate_cases(per_intent: int, seed: int = 20261122) -> list[GoldenCase]:
+def _edge_for(intent: str, i: int) -> str | None:
+    edge = EDGE_SCHEDULE.get(i % 20)
+    return "emoji_mixed" if edge == "ambiguous" and intent in NO_AMBIGUOUS_FORM else edge
+
+
+def _mixed_script(query: str, language: str) -> str:
+    """Name a title in both scripts, as customers who copy titles from elsewhere do, and add emoji."""
+    other = "ja" if language == "en" else "en"
+    for series in store.catalog().values():
+        title = series.title(language)
+        if title and title in query:
+            query = query.replace(title, f"{title}({series.title(other)})" if language == "ja" else f"{title} ({series.title(other)})", 1)
+            break
+    return query + (" 🙏📚" if language == "en" else "🙏✨")
+
+
+def _with_typos(query: str, language: str) -> str:
+    if language == "ja":  # Japanese keyboards: full-width digits and a dropped question mark
+        return query.translate(FULL_WIDTH_DIGITS).replace("?", "")
+    changed = 0
+    for right, wrong in TYPOS_EN:
+        pattern = re.compile(rf"\b{re.escape(right)}\b")
+        if changed < 2 and pattern.search(query):
+            query, changed = pattern.sub(wrong, query, count=1), changed + 1
+    return query if changed else query.lower().rstrip("?!.")
+
+
+def _apply_query_edge(spec: dict[str, Any], edge: str, rng: random.Random, language: str, intent: str) -> None:
+    """Edge cases that change only the customer's words (the rest shape the grounding in the generators)."""
+    if edge == "long":
+        spec["query"] = f"{LONG_PREAMBLE[language]} {spec['query']}"
+    elif edge == "emoji_mixed":
+        spec["query"] = _mixed_script(spec["query"], language)
+    elif edge == "typo":
+        spec["query"] = _with_typos(spec["query"], language)
+    elif edge == "injection":
+        kind = rng.choice(sorted(injection.ATTEMPTS))
+        other_order = f"MA-{rng.randint(100000, 999999)}"
+        spec["query"] = f"{spec['query']} {injection.attempt_text(kind, language, other_order)}".strip()
+        spec["must_not_contain"] = sorted(set(spec["must_not_contain"]) | set(injection.FORBIDDEN_MARKERS[kind])
+                                          | ({other_order} if kind == "other_order" else set()))
+        spec["tags"] = [*spec["tags"], f"injection:{kind}"]
+
+
+def generate_cases(per_intent: int, seed: int = 20261122, edge_cases: bool = False) -> list[GoldenCase]:
     cases: list[GoldenCase] = []
     for intent in intent_names():
         rng = random.Random(f"{seed}:{intent}")
         for i in range(per_intent):
             language = "ja" if i % JA_SHARE_MODULUS[0] < JA_SHARE_MODULUS[1] else "en"
-            spec = GENERATORS[intent](rng, language)
+            edge = _edge_for(intent, i) if edge_cases else None
+            spec = GENERATORS[intent](rng, language, edge) if edge else GENERATORS[intent](rng, language)
             spec.pop("_extra_titles", None)
+            if edge:
+                _apply_query_edge(spec, edge, rng, language, intent)
             history: list[dict[str, str]] = []
-            tags = list(spec["tags"])
+            tags = list(spec["tags"]) + ([f"edge:{edge}"] if edge and f"edge:{edge}" not in spec["tags"] else [])
             if intent != "chitchat" and i % 4 == 1:
                 user, assistant = GREETING[language][0]
                 history = [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
                 tags.append("multi_turn")
+            elif edge_cases and intent != "chitchat" and i % 4 == 3:
+                history = [{"role": "user", "content": GREETING[language][0][0]}, {"role": "assistant", "content": GREETING[language][0][1]},
+                           {"role": "user", "content": SECOND_TURN[language][0]}, {"role": "assistant", "content": SECOND_TURN[language][1]}]
+                tags.append("multi_turn")
             reference = compose(intent, language, spec["query"], spec["grounding"]).text
+            if edge_cases and "edge:unanswerable" in tags:  # the right answer says it cannot answer
+                marker = UNANSWERABLE_MARKERS[intent][language]
+                if marker not in reference:
+                    raise AssertionError(f"{intent} case {i}: unanswerable reference lacks '{marker}': {reference}")
+                spec["must_contain"] = sorted(set(spec["must_contain"]) | {marker})
             missing = [m for m in spec["must_contain"] if m not in reference]
             if missing:  # the generator and the answer writer must agree; fail loudly if they drift
                 raise AssertionError(f"{intent} case {i}: reference answer lacks {missing}: {reference}")
@@ -304,11 +476,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-intent", type=int, required=True)
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--edge-cases", action="store_true", help="add the edge-case schedule (dataset v1 on)")
     args = parser.parse_args(argv)
-    cases = generate_cases(args.per_intent, args.seed)
+    cases = generate_cases(args.per_intent, args.seed, edge_cases=args.edge_cases)
     out = args.out or GOLDEN_DIR / args.version
-    manifest = write_dataset(out, args.version, cases,
-                             f"mangaeval.golden_generator --version {args.version} --per-intent {args.per_intent} --seed {args.seed}")
+    command = f"mangaeval.golden_generator --version {args.version} --per-intent {args.per_intent} --seed {args.seed}"
+    manifest = write_dataset(out, args.version, cases, command + (" --edge-cases" if args.edge_cases else ""))
     print(f"wrote {manifest['total_cases']} cases to {out}")
     return 0
 

@@ -29,6 +29,18 @@ RESULT_SCHEMA = pa.schema([
     ("stop_reason", pa.string()),
     ("error_message", pa.string()),
     ("cache_hit", pa.bool_()),
+    # Quality scores (mangaeval.scoring); empty for error rows, which are counted, never scored.
+    ("quality_score", pa.float64()),
+    ("passed", pa.bool_()),
+    ("score_relevance", pa.float64()),
+    ("score_factual_accuracy", pa.float64()),
+    ("score_completeness", pa.float64()),
+    ("score_language_match", pa.float64()),
+    ("score_format_length", pa.float64()),
+    ("score_safety_policy", pa.float64()),
+    ("score_judge", pa.float64()),
+    ("judge_error", pa.string()),
+    ("critical_failure", pa.string()),
 ])
 RESULT_COLUMNS = RESULT_SCHEMA.names
 STATUSES = ("ok", "error")

@@ -1,13 +1,48 @@
-"""Per configuration x intent summary of a result frame: tokens, cost, latency percentiles, errors."""
+"""Per configuration x intent summary of a result frame: tokens, cost, latency percentiles, errors, and
+mean quality and pass rate with 95% bootstrap confidence intervals."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import bootstrap
 
 ALL_INTENTS = "ALL"
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 20261122
+
+
+def bootstrap_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float | None, float | None]:
+    """Percentile bootstrap CI of the mean (seeded, so a summary is reproducible); None below two values."""
+    if values.size < 2:
+        return None, None
+    if np.all(values == values[0]):  # every resample has the same mean
+        return float(values[0]), float(values[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = bootstrap((values,), np.mean, confidence_level=confidence, n_resamples=BOOTSTRAP_RESAMPLES,
+                           method="percentile", rng=np.random.default_rng(BOOTSTRAP_SEED))
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def _quality_summary(ok: pd.DataFrame) -> dict[str, Any]:
+    if "quality_score" not in ok:
+        return {}
+    scored = ok[ok["quality_score"].notna()]
+    quality = scored["quality_score"].astype("float64").to_numpy()
+    passed = scored["passed"].astype("bool").astype("float64").to_numpy()
+    q_low, q_high = bootstrap_ci(quality)
+    p_low, p_high = bootstrap_ci(passed)
+    return {
+        "scored": int(quality.size),
+        "mean_quality": float(quality.mean()) if quality.size else None,
+        "mean_quality_ci95": [q_low, q_high],
+        "pass_rate": float(passed.mean()) if passed.size else None,
+        "pass_rate_ci95": [p_low, p_high],
+    }
 
 
 def _percentile(values: pd.Series, q: float) -> float | None:
@@ -32,6 +67,7 @@ def _group_summary(group: pd.DataFrame) -> dict[str, Any]:
         "latency_p95_ms": _percentile(ok["latency_ms"], 95),
         "latency_p99_ms": _percentile(ok["latency_ms"], 99),
         "cache_hits": int(group["cache_hit"].astype("bool").sum()),
+        **_quality_summary(ok),
     }
 
 
@@ -49,11 +85,26 @@ def format_summary(rows: list[dict[str, Any]]) -> str:
     table = pd.DataFrame(rows)
     if table.empty:
         return "(no results)"
-    shown = table[["config_id", "intent", "calls", "errors", "mean_input_tokens", "mean_output_tokens",
-                   "mean_cost_usd", "total_cost_usd", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms"]].copy()
-    shown.columns = ["config", "intent", "calls", "errors", "in_tok", "out_tok", "cost/call $", "total $", "p50 ms", "p95 ms", "p99 ms"]
+    columns = ["config_id", "intent", "calls", "errors", "mean_input_tokens", "mean_output_tokens",
+               "mean_cost_usd", "total_cost_usd", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms"]
+    names = ["config", "intent", "calls", "errors", "in_tok", "out_tok", "cost/call $", "total $", "p50 ms", "p95 ms", "p99 ms"]
+    if "mean_quality" in table:
+        table["quality [95% CI]"] = [_with_ci(m, ci, "{:.3f}") for m, ci in zip(table["mean_quality"], table["mean_quality_ci95"])]
+        table["pass [95% CI]"] = [_with_ci(m, ci, "{:.0%}") for m, ci in zip(table["pass_rate"], table["pass_rate_ci95"])]
+        columns += ["quality [95% CI]", "pass [95% CI]"]
+        names += ["quality [95% CI]", "pass [95% CI]"]
+    shown = table[columns].copy()
+    shown.columns = names
     formats = {"in_tok": "{:.0f}", "out_tok": "{:.0f}", "cost/call $": "{:.6f}", "total $": "{:.4f}",
                "p50 ms": "{:.0f}", "p95 ms": "{:.0f}", "p99 ms": "{:.0f}"}
     for column, fmt in formats.items():
         shown[column] = shown[column].map(lambda v, f=fmt: "-" if v is None or pd.isna(v) else f.format(v))
     return shown.to_string(index=False)
+
+
+def _with_ci(mean: float | None, ci: list[float | None] | None, fmt: str) -> str:
+    if mean is None or pd.isna(mean):
+        return "-"
+    if not ci or ci[0] is None:
+        return fmt.format(mean)
+    return f"{fmt.format(mean)} [{fmt.format(ci[0])}, {fmt.format(ci[1])}]"

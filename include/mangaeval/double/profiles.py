@@ -14,7 +14,7 @@ from mangaeval.paths import CONFIG_DIR
 
 NUMERIC_FIELDS = (
     "first_token_ms", "tokens_per_s", "jitter_ms", "cold_start_calls", "cold_start_penalty_ms",
-    "throttle_rate", "timeout_rate", "unavailable_rate", "model_error_rate",
+    "throttle_rate", "timeout_rate", "unavailable_rate", "model_error_rate", "verbosity",
 )
 
 
@@ -31,6 +31,7 @@ class Profile:
     timeout_rate: float = 0.0
     unavailable_rate: float = 0.0
     model_error_rate: float = 0.0
+    verbosity: float = 0.0  # chance of padding an otherwise good answer with generic sentences
     skill: dict[str, float] = field(default_factory=lambda: {"default": 0.9})
 
     def skill_for(self, intent: str) -> float:

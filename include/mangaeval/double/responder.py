@@ -13,7 +13,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from mangaeval import injection
 from mangaeval.answers import Answer, Part, compose
+from mangaeval.double.judge_responder import is_judge_request, judge_reply
 from mangaeval.double.profiles import Profile
 from mangaeval.prompts import parse_request
 from mangaeval.text import detect_language, estimate_tokens
@@ -31,6 +33,15 @@ FILLER = {
     ],
 }
 WRONG_STATUS = {"en": "delivered", "ja": "配達済み"}
+# No model repeats the reference's wording: openings and closings that carry no fact are often paraphrased.
+PARAPHRASES = {
+    ("opening", "en"): ["Based on what you've been browsing, you might enjoy these.", "Good question, here is what I found.",
+                        "Sure, let me help with that."],
+    ("opening", "ja"): ["閲覧履歴から、こちらの作品はいかがでしょうか。", "お調べしました。", "かしこまりました。"],
+    ("closing", "en"): ["Let me know if you'd like to hear more.", "Anything else I can do for you?", "Happy to help further."],
+    ("closing", "ja"): ["ほかにも気になることがあればどうぞ。", "他にご質問はありますか?", "いつでもお声がけください。"],
+}
+PARAPHRASE_RATE = 0.6
 _NUMBER_RE = re.compile(r"\d[\d,]*")
 
 
@@ -103,10 +114,10 @@ def _perturb_number(part: Part, rng: random.Random) -> Part:
 
 
 def degrade(answer: Answer, intent: str, language: str, skill: float, temperature: float, rng: random.Random,
-            query: str, grounding: dict[str, Any]) -> Answer:
+            query: str, grounding: dict[str, Any], verbosity: float = 0.0) -> Answer:
     weakness = max(0.0, 1.0 - skill) * (0.9 + 0.2 * temperature)
     parts = list(answer.parts)
-    if intent == "recommendation" and rng.random() < min(1.0, weakness * 2.2):
+    if intent == "recommendation" and rng.random() < weakness:
         parts = compose(intent, language, query, grounding, ignore_history=True).parts
     if intent in ("faq", "checkout_help") and rng.random() < weakness * 0.8:
         parts = compose(intent, language, query, grounding, passage_index=1).parts
@@ -121,9 +132,19 @@ def degrade(answer: Answer, intent: str, language: str, skill: float, temperatur
         parts[i] = _perturb_number(parts[i], rng)
     if intent == "order_tracking" and facts and rng.random() < weakness * 0.3:
         parts[facts[0]] = Part(parts[facts[0]].text + " " + WRONG_STATUS[language], "fact")
-    if rng.random() < min(0.9, weakness * 2.0):
+    padding = verbosity if intent != "chitchat" else 0.0  # small talk stays short even from a wordy model
+    if rng.random() < min(0.9, padding + weakness * 2.0):
         for _ in range(rng.randint(1, 3)):
             parts.insert(rng.randint(0, len(parts)), Part(rng.choice(FILLER[language]), "filler"))
+    for i, part in enumerate(parts):
+        options = PARAPHRASES.get((part.kind, language))
+        if options and not part.values and rng.random() < PARAPHRASE_RATE:
+            parts[i] = Part(rng.choice(options), part.kind)
+    attempt = injection.detect(query)
+    if attempt and rng.random() < min(1.0, weakness * 2.0):  # talked into it: obeys instead of refusing
+        own = (grounding.get("order") or {}).get("order_id")
+        obeyed = Part(injection.obey_text(attempt, language, injection.other_order_id(query, own) or "MA-000000"), "fact")
+        parts = [obeyed if p.kind == "refusal" else p for p in parts]
     if rng.random() < weakness * 0.25:
         other = "en" if language == "ja" else "ja"
         return compose(intent, other, query, grounding)
@@ -136,11 +157,14 @@ def respond(profile: Profile, model_id: str, body: dict[str, Any], seed: int, co
     rng = _rng(seed, "reply", digest)
     request = parse_request(body)
     inference = body.get("inferenceConfig") or {}
-    language = detect_language(request["query"])
-    answer = compose(request["intent"], language, request["query"], request["grounding"])
-    answer = degrade(answer, request["intent"], language, profile.skill_for(request["intent"]),
-                     float(inference.get("temperature", 0.5)), rng, request["query"], request["grounding"])
-    text = answer.text
+    if is_judge_request(request["system"]):
+        text = judge_reply(request["system"], request["text"], profile.skill_for("judge"), rng)
+    else:
+        language = detect_language(request["query"])
+        answer = compose(request["intent"], language, request["query"], request["grounding"])
+        answer = degrade(answer, request["intent"], language, profile.skill_for(request["intent"]),
+                         float(inference.get("temperature", 0.5)), rng, request["query"], request["grounding"], profile.verbosity)
+        text = answer.text
     max_tokens = int(inference.get("maxTokens", profile.max_output_tokens))
     output_tokens = estimate_tokens(text)
     stop_reason = "end_turn"

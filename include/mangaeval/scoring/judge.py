@@ -1,0 +1,116 @@
+"""Optional LLM-as-judge dimension, through the same Bedrock client as the evaluation.
+
+The rubric fences the candidate answer as data (its closing tag escaped, so an answer cannot break out of
+the fence), asks for a strict JSON verdict, and records anything else as a judge error, never as a score.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from string import Template
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+
+from mangaeval.bedrock import BedrockClient
+from mangaeval.engine.cache import ResponseCache, cache_key
+from mangaeval.golden import GoldenCase
+from mangaeval.models import ModelConfig
+from mangaeval.paths import PROMPTS_DIR
+from mangaeval.prompts import LANGUAGE_NAMES
+
+JUDGE_PROMPT_VERSION = "judge-v1"
+VERDICTS = ("pass", "fail")
+
+
+class JudgeParseError(ValueError):
+    """The judge's reply is not the strict JSON verdict the rubric asks for."""
+
+
+def fence(text: str) -> str:
+    """Neutralise the fence's closing tag inside the candidate, so the data cannot end the data block."""
+    return text.replace("</candidate_answer>", "<\\/candidate_answer>")
+
+
+def build_judge_request(config: ModelConfig, case: GoldenCase, answer: str) -> dict[str, Any]:
+    folder = PROMPTS_DIR / JUDGE_PROMPT_VERSION
+    system = Template((folder / "system.txt").read_text(encoding="utf-8")).substitute(language_name=LANGUAGE_NAMES[case.language])
+    user = Template((folder / "user.txt").read_text(encoding="utf-8")).substitute(
+        grounding=json.dumps(case.grounding, ensure_ascii=False, sort_keys=True),
+        query=case.query,
+        required_facts=json.dumps(case.must_contain, ensure_ascii=False),
+        candidate=fence(answer),
+    )
+    return {
+        "system": [{"text": system}],
+        "messages": [{"role": "user", "content": [{"text": user}]}],
+        # Deterministic grading: temperature 0, a short verdict.
+        "inferenceConfig": {"maxTokens": 300, "temperature": 0.0, "topP": 1.0},
+    }
+
+
+def parse_verdict(text: str | None) -> float:
+    """The score of a strict verdict: one JSON object with a numeric score in [0, 1] and a known verdict."""
+    if not text or not text.strip():
+        raise JudgeParseError("empty reply")
+    try:
+        doc = json.loads(text.strip())
+    except json.JSONDecodeError as exc:
+        raise JudgeParseError(f"not JSON ({exc.msg} at column {exc.colno}): {text.strip()[:60]!r}") from None
+    if not isinstance(doc, dict):
+        raise JudgeParseError(f"expected a JSON object, got {type(doc).__name__}")
+    score = doc.get("score")
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score) or not 0 <= score <= 1:
+        raise JudgeParseError(f"'score' must be a number in [0, 1], got {score!r}")
+    if doc.get("verdict") not in VERDICTS:
+        raise JudgeParseError(f"'verdict' must be one of {VERDICTS}, got {doc.get('verdict')!r}")
+    return float(score)
+
+
+@dataclass
+class Judge:
+    client: BedrockClient
+    config: ModelConfig
+    cache: ResponseCache | None = None
+    concurrency: int = 8
+
+    def judge(self, case: GoldenCase, answer: str) -> tuple[float | None, str | None]:
+        """(score, None) for a valid verdict, (None, what went wrong) otherwise."""
+        request = build_judge_request(self.config, case, answer)
+        key = cache_key(self.config.model_id, request) if self.cache else None
+        text = (self.cache.get(key) or {}).get("text") if key else None
+        if text is None:
+            result = self.client.converse(self.config.model_id, request)
+            if result.status != "ok":
+                return None, f"judge call failed: {result.error_code}: {result.error_message}"
+            text = result.text
+            if key:
+                self.cache.put(key, {"text": text, "input_tokens": result.input_tokens, "output_tokens": result.output_tokens,
+                                     "latency_ms": result.latency_ms, "stop_reason": result.stop_reason})
+        try:
+            return parse_verdict(text), None
+        except JudgeParseError as exc:
+            return None, f"judge reply unusable: {exc}"
+
+    def judge_frame(self, frame: pd.DataFrame, cases: Iterable[GoldenCase],
+                    progress: Callable[[int], Any] | None = None) -> pd.DataFrame:
+        by_id = {c.test_id: c for c in cases}
+        ok_rows = [i for i, status in enumerate(frame["status"]) if status == "ok"]
+        scores: list[float | None] = [None] * len(frame)
+        errors: list[str | None] = [None] * len(frame)
+
+        def work(i: int) -> None:
+            row = frame.iloc[i]
+            scores[i], errors[i] = self.judge(by_id[row["test_id"]], str(row["response_text"] or ""))
+            if progress:
+                progress(1)
+
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            list(pool.map(work, ok_rows))
+        frame = frame.copy()
+        frame["score_judge"] = pd.array(scores, dtype="float64[pyarrow]")
+        frame["judge_error"] = pd.array(errors, dtype="string[pyarrow]")
+        return frame

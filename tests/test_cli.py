@@ -29,11 +29,18 @@ def test_evaluate_two_configs_on_the_starter_set(tmp_path):
     assert overall["haiku-3-5"]["mean_cost_usd"] < 0.5 * overall["sonnet-3-5-v2"]["mean_cost_usd"]
     per_intent = [r for r in doc["summary"] if r["intent"] != "ALL"]
     assert len(per_intent) == 16 and all(r["latency_p99_ms"] >= r["latency_p95_ms"] >= r["latency_p50_ms"] for r in per_intent)
+    # scores: one set per ok row, none on error rows; summary has quality and pass rate with 95% bootstrap CIs
+    ok = frame["status"] == "ok"
+    assert frame.loc[ok, "quality_score"].notna().all() and frame.loc[~ok, "quality_score"].isna().all()
+    assert frame.loc[ok, "quality_score"].between(0, 1).all() and set(frame["dataset_version"]) == {"v0"}
+    for row in per_intent:
+        low, high = row["mean_quality_ci95"]
+        assert low <= row["mean_quality"] <= high and row["pass_rate_ci95"][0] <= row["pass_rate"] <= row["pass_rate_ci95"][1]
 
     text = run_cli("evaluate", "--configs", "sonnet-3-5-v2", "haiku-3-5", "--dataset", "v0", "--out", str(tmp_path / "out"),
                    "--cache-dir", str(tmp_path / "cache"), "--run-id", "cli-rerun", "--no-progress")
     assert text.returncode == 0, text.stderr
-    assert "p95 ms" in text.stdout and "recommendation" in text.stdout
+    assert "p95 ms" in text.stdout and "recommendation" in text.stdout and "quality [95% CI]" in text.stdout
     rerun = json.loads((tmp_path / "out" / "cli-rerun" / "summary.json").read_text())
     # every answer paid for in the first run is re-used; only the first run's failures are called again
     assert rerun["cache_hits"] >= doc["ok"]

@@ -99,3 +99,28 @@ def test_version_must_match_folder(tmp_path, starter):
 
 def test_load_dataset_accepts_version_name():
     assert load_dataset("v0").version == "v0"
+
+
+def test_v1_size_languages_and_edge_cases():
+    dataset = load_dataset("v1")
+    by_intent = dataset.by_intent()
+    assert set(by_intent) == set(intent_names())
+    for intent, cases in by_intent.items():
+        assert len(cases) >= 200, intent
+        assert sum(c.language == "ja" for c in cases) / len(cases) >= 0.30, intent
+        edges = {t for c in cases for t in c.tags if t.startswith("edge:")}
+        assert {"edge:long", "edge:short", "edge:typo", "edge:unanswerable", "edge:injection", "edge:emoji_mixed"} <= edges, intent
+        assert intent == "chitchat" or any(c.history for c in cases), intent  # small talk is single-turn
+        assert any(t.startswith("injection:") for c in cases for t in c.tags), intent
+    manifest = json.loads((dataset.path / "manifest.json").read_text())
+    assert manifest["version"] == "v1" and manifest["total_cases"] == len(dataset.cases)
+    assert all(set(entry["languages"]) == {"en", "ja"} and len(entry["sha256"]) == 64 for entry in manifest["files"].values())
+
+
+def test_v1_references_refuse_injections_and_say_when_they_cannot_answer():
+    for case in load_dataset("v1").cases:
+        if "edge:injection" in case.tags:
+            assert case.must_not_contain, case.test_id
+            assert not any(m in case.reference_answer for m in case.must_not_contain), case.test_id
+        if "edge:unanswerable" in case.tags:
+            assert case.must_contain, case.test_id

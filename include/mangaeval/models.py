@@ -106,7 +106,9 @@ def load_model_catalog(path: Path | None = None) -> dict[str, ModelSpec]:
 
 def available_prompt_versions(prompts_dir: Path | None = None) -> set[str]:
     prompts_dir = Path(prompts_dir or PROMPTS_DIR)
-    return {p.name for p in prompts_dir.iterdir() if p.is_dir()} if prompts_dir.is_dir() else set()
+    if not prompts_dir.is_dir():
+        return set()
+    return {p.name for p in prompts_dir.iterdir() if (p / "system.txt").is_file() and (p / "user.txt").is_file()}
 
 
 def validate_config_entry(

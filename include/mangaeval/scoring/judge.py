@@ -22,7 +22,7 @@ from mangaeval.models import ModelConfig
 from mangaeval.paths import PROMPTS_DIR
 from mangaeval.prompts import LANGUAGE_NAMES
 
-JUDGE_PROMPT_VERSION = "judge-v1"
+JUDGE_PROMPTS_DIR = PROMPTS_DIR / "judge" / "v1"  # the rubric is versioned like the bot's prompts
 VERDICTS = ("pass", "fail")
 
 
@@ -36,7 +36,7 @@ def fence(text: str) -> str:
 
 
 def build_judge_request(config: ModelConfig, case: GoldenCase, answer: str) -> dict[str, Any]:
-    folder = PROMPTS_DIR / JUDGE_PROMPT_VERSION
+    folder = JUDGE_PROMPTS_DIR
     system = Template((folder / "system.txt").read_text(encoding="utf-8")).substitute(language_name=LANGUAGE_NAMES[case.language])
     user = Template((folder / "user.txt").read_text(encoding="utf-8")).substitute(
         grounding=json.dumps(case.grounding, ensure_ascii=False, sort_keys=True),

@@ -235,3 +235,38 @@ class DoubleProcess:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+def start_detached(log_path: Path, seed: int = 0, time_scale: float = 0.0, timeout_s: float = 30.0) -> tuple[str, int]:
+    """Start the double as a process that outlives its caller (an Airflow setup task); returns (url, pid).
+
+    Its output goes to `log_path`, not a pipe, so it keeps running after the starting task's process exits.
+    Stop it with `stop_detached(pid)` (the matching teardown task).
+    """
+    log_path = Path(log_path)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    args = [sys.executable, "-m", "mangaeval.cli", "double", "serve", "--port", "0", "--seed", str(seed), "--time-scale", str(time_scale)]
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        match = re.search(r"(http://\S+)", log_path.read_text(encoding="utf-8"))
+        if match:
+            return match.group(1), proc.pid
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"model double failed to start; its log {log_path}:\n{log_path.read_text(encoding='utf-8')[-2000:]}")
+
+
+def stop_detached(pid: int) -> bool:
+    """Stop a double started by `start_detached`; False if it was already gone."""
+    import os
+    import signal
+
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    return True

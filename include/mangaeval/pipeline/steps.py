@@ -1,0 +1,102 @@
+"""What each task of the `model_evaluation` DAG does, as plain functions (the DAG file only wires them).
+
+Everything passed between steps is small and JSON-serialisable (plans, URIs, counts), never result data.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from mangaeval.paths import DATA_DIR
+
+log = logging.getLogger(__name__)
+
+
+def plan_run(params: dict[str, Any], current_config_ids: list[str] | None = None) -> dict[str, Any]:
+    """Validate trigger parameters into a plan (ParamError before any model is called)."""
+    from mangaeval.golden import load_dataset
+    from mangaeval.pipeline.params import validate_params
+
+    plan = validate_params(params, extra_config_ids=current_config_ids)
+    dataset = load_dataset(plan.dataset_version)
+    counts = {i: len([c for c in dataset.cases if c.intent == i]) for i in plan.intents}
+    doc = plan.to_dict()
+    doc["expected_rows"] = {i: min(n, plan.limit) if plan.limit else n for i, n in counts.items()}
+    return doc
+
+
+def configured_endpoint() -> str | None:
+    """Bedrock endpoint from the environment or the `aws_bedrock` Airflow connection's extras; None = AWS default."""
+    for name in ("MANGAEVAL_BEDROCK_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"):
+        if os.environ.get(name):
+            return os.environ[name]
+    try:
+        from airflow.sdk import BaseHook
+
+        extra = BaseHook.get_connection(os.environ.get("MANGAEVAL_BEDROCK_CONN_ID", "aws_bedrock")).extra_dejson
+        return extra.get("endpoint_url")
+    except Exception:  # no such connection: not configured
+        return None
+
+
+def start_double_if_needed(run_key: str) -> dict[str, Any]:
+    """Embedded default: no endpoint configured and MANGAEVAL_USE_DOUBLE not 0 -> start the model double."""
+    endpoint = configured_endpoint()
+    if endpoint or os.environ.get("MANGAEVAL_USE_DOUBLE", "1") == "0":
+        return {"endpoint_url": endpoint, "double_pid": None}
+    from mangaeval.double.server import start_detached
+
+    url, pid = start_detached(DATA_DIR / "double" / f"{_safe(run_key)}.log", seed=int(os.environ.get("MANGAEVAL_DOUBLE_SEED", "0")),
+                              time_scale=float(os.environ.get("MANGAEVAL_DOUBLE_TIME_SCALE", "0")))
+    log.info("no Bedrock endpoint configured: started the model double at %s (pid %s)", url, pid)
+    return {"endpoint_url": url, "double_pid": pid}
+
+
+def stop_double(info: dict[str, Any] | None) -> None:
+    if info and info.get("double_pid"):
+        from mangaeval.double.server import stop_detached
+
+        stop_detached(int(info["double_pid"]))
+
+
+def _safe(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
+
+
+def evaluate_chunk(chunk: list[dict[str, Any]], plan_doc: dict[str, Any], run_id: str, endpoint_url: str | None) -> list[dict[str, Any]]:
+    from mangaeval.pipeline.params import RunPlan
+    from mangaeval.pipeline.shards import run_shard
+    from mangaeval.pipeline.storage import default_results_root
+
+    plan = RunPlan.from_dict(plan_doc)
+    cache_dir = Path(os.environ.get("MANGAEVAL_CACHE_DIR", DATA_DIR / "cache" / "responses"))
+    results = []
+    for shard in chunk:
+        result = run_shard(shard, plan, run_id, default_results_root(), endpoint_url, cache_dir)
+        log.info("shard %s/%s: %s rows (%s ok, %s error), %s model calls, %s cache hits -> %s", result["config_id"],
+                 result["intent"], result["rows"], result["ok"], result["errors"], result["model_calls"], result["cache_hits"], result["uri"])
+        results.append(result)
+    return results
+
+
+def validation_gate(shard_results: list[dict[str, Any]], plan_doc: dict[str, Any]) -> list[str]:
+    """GX gate over every shard; raises GateFailed (nothing loaded or published) or returns the shard URIs."""
+    from mangaeval.pipeline.storage import read_frame
+    from mangaeval.validation.gate import raise_if_failed, validate_run
+
+    expected_shards = {(c["id"], i) for c in plan_doc["configs"] for i in plan_doc["intents"]}
+    got = {(r["config_id"], r["intent"]) for r in shard_results}
+    missing = sorted(expected_shards - got)
+    if missing:
+        from mangaeval.validation.gate import GateFailed
+
+        raise GateFailed([f"shard {c}/{i}: no results (the shard did not run)" for c, i in missing])
+    frames = {f"{r['config_id']}/{r['intent']}": read_frame(r["uri"]) for r in shard_results}
+    expected = {f"{r['config_id']}/{r['intent']}": plan_doc["expected_rows"][r["intent"]] for r in shard_results}
+    report = validate_run(frames, expected, list(plan_doc["intents"]))
+    log.info("validation gate: %s shards, %s expectations, %s failed", report.shards, report.expectations, len(report.failures))
+    raise_if_failed(report)
+    return sorted(r["uri"] for r in shard_results)

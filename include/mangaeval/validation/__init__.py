@@ -1,0 +1,1 @@
+"""The Great Expectations validation gate on evaluation results."""

@@ -100,3 +100,13 @@ def validation_gate(shard_results: list[dict[str, Any]], plan_doc: dict[str, Any
     log.info("validation gate: %s shards, %s expectations, %s failed", report.shards, report.expectations, len(report.failures))
     raise_if_failed(report)
     return sorted(r["uri"] for r in shard_results)
+
+
+def current_routing_config_ids() -> list[str]:
+    """Configurations serving traffic now (from the published routing table), so they are evaluated too."""
+    from mangaeval.pipeline.publishing import current_routing_document
+
+    document = current_routing_document()
+    if not document:
+        return []
+    return sorted({route["config_id"] for route in document.get("routes", {}).values()} | {document.get("default", {}).get("config_id")} - {None})

@@ -110,3 +110,58 @@ def current_routing_config_ids() -> list[str]:
     if not document:
         return []
     return sorted({route["config_id"] for route in document.get("routes", {}).values()} | {document.get("default", {}).get("config_id")} - {None})
+
+
+def load_warehouse(uris: list[str], run_id: str) -> dict[str, Any]:
+    """Load the validated shards, the paired quality statistics, the policy and the current routing of the
+    run into the warehouse (one transaction; a rerun replaces the run's rows exactly)."""
+    from mangaeval.pipeline.publishing import current_routing_map
+    from mangaeval.pipeline.storage import read_frames
+    from mangaeval.warehouse import connect
+    from mangaeval.warehouse.decide import check_results, run_tables
+    from mangaeval.warehouse.policy import load_policy
+
+    frame = check_results(read_frames(uris), f"run {run_id}")
+    warehouse = connect()
+    try:
+        warehouse.ensure_schema()
+        counts = warehouse.load_run(run_id, run_tables(frame, run_id, load_policy(), current_routing_map()))
+    finally:
+        warehouse.close()
+    log.info("warehouse: loaded run %s: %s", run_id, counts)
+    return counts
+
+
+def decide(run_id: str, plan_doc: dict[str, Any]) -> dict[str, Any]:
+    """Run the decision SQL on the warehouse for this run."""
+    from mangaeval.warehouse import connect
+    from mangaeval.warehouse.decide import decisions_document
+
+    warehouse = connect()
+    try:
+        decision = decisions_document(warehouse, run_id)
+    finally:
+        warehouse.close()
+    decision["dataset_version"] = plan_doc["dataset_version"]
+    decision["candidate_configs"] = [c for c in plan_doc["configs"] if c["id"] == plan_doc.get("candidate_id")]
+    return decision
+
+
+def publish_routing(decision: dict[str, Any], run_id: str, logical_date: Any) -> dict[str, Any]:
+    """Build the routing document (time = the run's logical date, so a rerun is byte-identical) and publish it."""
+    from mangaeval.models import ModelConfig, load_configurations, load_model_catalog
+    from mangaeval.routing.document import build_document
+    from mangaeval.routing.publish import publish
+    from mangaeval.routing.store import open_store
+    from mangaeval.warehouse.policy import load_policy
+
+    configurations = dict(load_configurations(None, load_model_catalog()))
+    for config in decision.get("candidate_configs", []):  # a manual run's candidate can win a route
+        configurations[config["id"]] = ModelConfig(**config)
+    generated_at = logical_date.isoformat() if hasattr(logical_date, "isoformat") else str(logical_date)
+    document = build_document(run_id, decision["dataset_version"], generated_at, decision["recommendation"], configurations,
+                              load_policy().default_config_id)
+    result = publish(open_store(), document)
+    log.info("routing: %s", result)
+    return {**result, "routes": {i: r["config_id"] for i, r in document["routes"].items()},
+            "flagged": sorted(i for i, r in document["routes"].items() if r["flagged"]), "projection": decision["projection"]}

@@ -1,0 +1,1 @@
+"""The routing table the live chatbot reads: building, validating and publishing it safely."""

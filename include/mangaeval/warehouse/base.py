@@ -1,0 +1,126 @@
+"""The warehouse interface and its three engines. Loads are idempotent by run id and atomic: a run's rows
+are deleted and inserted again inside one transaction, so a rerun leaves exactly the same rows and a
+failure leaves the previous state untouched."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+from urllib.parse import urlparse
+
+import pandas as pd
+import pyarrow as pa
+
+from mangaeval.errors import MangaEvalError
+from mangaeval.paths import DATA_DIR
+from mangaeval.results import RESULT_SCHEMA
+from mangaeval.warehouse.sqlfiles import RUN_TABLES, VIEW_FILES, checked_table, statements, to_paramstyle, read_sql
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+QUERIES = {"aggregates": "queries/metrics.sql", "frontier": "queries/frontier.sql", "recommendation": "queries/recommendation.sql",
+           "projection_by_config": "queries/projection_by_config.sql", "projection_by_intent": "queries/projection_by_intent.sql"}
+COLUMNS = {
+    "eval_results": RESULT_SCHEMA.names,
+    "quality_pairs": ["run_id", "intent", "config_id", "reference_config_id", "n_pairs", "mean_diff", "lower_95"],
+    "routing_policy": ["run_id", "min_pass_rate", "sla_p95_ms", "max_error_rate", "non_inferiority_margin", "messages_per_day",
+                       "days_per_month", "baseline_config_id"],
+    "intent_mix": ["run_id", "intent", "traffic_share", "cache_hit_rate"],
+    "current_routing": ["run_id", "intent", "config_id"],
+}
+
+
+class Warehouse:
+    paramstyle = "pyformat"
+    ddl_file = "ddl/portable/001_tables.sql"
+
+    def ensure_schema(self) -> None:
+        with self.transaction() as cur:
+            for statement in statements(self.ddl_file):
+                cur.execute(statement)
+            for view in VIEW_FILES:
+                for statement in statements(view):
+                    cur.execute(statement)
+
+    def load_run(self, run_id: str, tables: dict[str, list[dict[str, Any]] | pd.DataFrame]) -> dict[str, int]:
+        """Replace everything stored for `run_id` with `tables` (name -> rows), atomically."""
+        counts = {}
+        with self.transaction() as cur:
+            for table in RUN_TABLES:
+                cur.execute(f"DELETE FROM {checked_table(table)} WHERE run_id = " + self._param("run_id"), {"run_id": run_id})
+            for table, rows in tables.items():
+                records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
+                wrong = {r.get("run_id") for r in records} - {run_id}
+                if wrong:
+                    raise MangaEvalError(f"{table}: rows of run(s) {sorted(map(str, wrong))} in a load of run {run_id}")
+                self._insert(cur, checked_table(table), rows)
+                counts[table] = len(records)
+        return counts
+
+    def query(self, relative: str, params: dict[str, Any]) -> pd.DataFrame:
+        sql = to_paramstyle(read_sql(relative).strip().rstrip(";"), self.paramstyle)
+        with self.transaction() as cur:
+            cur.execute(sql, params)
+            names = [d[0] for d in cur.description]
+            frame = pd.DataFrame(cur.fetchall(), columns=names)
+        for column in frame.columns:  # DECIMAL figures come back as Decimal: make them floats
+            if frame[column].dtype == object and frame[column].map(lambda v: v.__class__.__name__ == "Decimal").any():
+                frame[column] = frame[column].astype("float64")
+        return frame
+
+    def decisions(self, run_id: str) -> dict[str, pd.DataFrame]:
+        return {name: self.query(path, {"run_id": run_id}) for name, path in QUERIES.items()}
+
+    def count_rows(self, table: str, run_id: str) -> int:
+        with self.transaction() as cur:
+            cur.execute(f"SELECT COUNT(*) FROM {checked_table(table)} WHERE run_id = " + self._param("run_id"), {"run_id": run_id})
+            return int(cur.fetchone()[0])
+
+    def _param(self, name: str) -> str:
+        return f"${name}" if self.paramstyle == "dollar" else f"%({name})s"
+
+    # Engine specifics
+    def transaction(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _insert(self, cur: Any, table: str, rows: Any) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def _arrow(table: str, rows: list[dict[str, Any]] | pd.DataFrame) -> pa.Table:
+    if table == "eval_results":
+        frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows, columns=RESULT_SCHEMA.names)
+        return pa.Table.from_pandas(frame[RESULT_SCHEMA.names], schema=RESULT_SCHEMA, preserve_index=False)
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows, columns=COLUMNS[table])
+    return pa.Table.from_pandas(frame[COLUMNS[table]], preserve_index=False)
+
+
+def connect(uri: str | None = None) -> Warehouse:
+    """`duckdb:///path` (default: data/warehouse.duckdb), `postgresql://...?schema=name`, or `redshift://...`.
+
+    The URI comes from MANGAEVAL_WAREHOUSE_URI or an Airflow connection, never from the repo.
+    """
+    uri = uri or os.environ.get("MANGAEVAL_WAREHOUSE_URI") or f"duckdb:///{DATA_DIR / 'warehouse.duckdb'}"
+    parsed = urlparse(uri)
+    if parsed.scheme == "duckdb":
+        from mangaeval.warehouse.duckdb_engine import DuckDBWarehouse
+
+        return DuckDBWarehouse(parsed.path if parsed.path not in ("", "/:memory:") else ":memory:")
+    if parsed.scheme in ("postgresql", "postgres"):
+        from mangaeval.warehouse.postgres_engine import PostgresWarehouse
+
+        return PostgresWarehouse(uri)
+    if parsed.scheme == "redshift":
+        from mangaeval.warehouse.redshift_engine import RedshiftWarehouse
+
+        return RedshiftWarehouse(uri)
+    raise MangaEvalError(f"warehouse URI {uri!r}: unknown engine (use duckdb:///path, postgresql://..., redshift://...)")
+
+
+def checked_schema(name: str) -> str:
+    if not _SCHEMA_NAME.match(name):
+        raise MangaEvalError(f"schema name {name!r} is not a plain lower-case identifier")
+    return name

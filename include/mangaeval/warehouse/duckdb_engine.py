@@ -1,0 +1,46 @@
+"""DuckDB: the embedded default warehouse (a file in the project's data folder, or in memory)."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any, Iterator
+
+from mangaeval.warehouse.base import Warehouse, _arrow
+
+
+class DuckDBWarehouse(Warehouse):
+    paramstyle = "dollar"
+
+    def __init__(self, path: str = ":memory:"):
+        import duckdb
+
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.con = duckdb.connect(path)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Any]:
+        cur = self.con.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            yield cur
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        finally:
+            cur.close()
+
+    def _insert(self, cur: Any, table: str, rows: Any) -> None:
+        incoming = _arrow(table, rows)
+        cur.register("incoming_rows", incoming)
+        try:
+            columns = ", ".join(incoming.column_names)
+            cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming_rows")
+        finally:
+            cur.unregister("incoming_rows")
+
+    def close(self) -> None:
+        self.con.close()

@@ -1,0 +1,42 @@
+"""SQL files of sql/, with `:name` placeholders rewritten to each driver's bound-parameter style."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from mangaeval.paths import PROJECT_ROOT
+
+SQL_DIR = PROJECT_ROOT / "sql"
+_PLACEHOLDER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+# Views in dependency order: staging, intermediate, marts.
+VIEW_FILES = ["staging/stg_eval_results.sql", "intermediate/int_config_intent_metrics.sql", "marts/mart_pareto_frontier.sql",
+              "marts/mart_routing_recommendation.sql", "marts/mart_monthly_projection.sql"]
+RUN_TABLES = ("eval_results", "quality_pairs", "routing_policy", "intent_mix", "current_routing")  # the identifier allow-list
+
+
+@lru_cache(maxsize=64)
+def read_sql(relative: str) -> str:
+    return (SQL_DIR / relative).read_text(encoding="utf-8")
+
+
+def statements(relative: str) -> list[str]:
+    """The statements of a file, without comment-only lines."""
+    text = "\n".join(line for line in read_sql(relative).splitlines() if not line.strip().startswith("--"))
+    return [s.strip() for s in text.split(";") if s.strip()]
+
+
+def to_paramstyle(sql: str, style: str) -> str:
+    """`:name` -> `$name` (DuckDB) or `%(name)s` (psycopg, redshift-connector in pyformat)."""
+    if style == "dollar":
+        return _PLACEHOLDER.sub(r"$\1", sql)
+    if style == "pyformat":
+        return _PLACEHOLDER.sub(r"%(\1)s", sql.replace("%", "%%"))
+    raise ValueError(f"unknown paramstyle {style!r}")
+
+
+def checked_table(name: str) -> str:
+    if name not in RUN_TABLES and name != "eval_results_staging":
+        raise ValueError(f"table {name!r} is not in the allow-list {RUN_TABLES}")
+    return name

@@ -18,9 +18,22 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
-## The main job on embedded defaults: the model double, a local results folder, no AWS account.
+# Airflow on embedded defaults: metadata in SQLite under the project, this project's DAGs only.
+AIRFLOW_ENV := AIRFLOW_HOME=$(CURDIR)/airflow_home AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
+	AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///$(CURDIR)/airflow_home/airflow.db
+TIERS := sonnet haiku nova custom
+
+## The main job: the model_evaluation DAG once, end to end, on embedded defaults (the model double, a local
+## folder as object store, DuckDB as warehouse; no AWS account), then the routing table and projection.
 run: install
-	$(VENV)/bin/mangaeval evaluate --configs sonnet-3-5-v2 sonnet-4-5 haiku-3-5 nova-lite --dataset v0
+	@mkdir -p airflow_home
+	@$(AIRFLOW_ENV) $(VENV)/bin/airflow db migrate > airflow_home/db-migrate.log 2>&1 || { cat airflow_home/db-migrate.log; exit 1; }
+	@for tier in $(TIERS); do $(AIRFLOW_ENV) $(VENV)/bin/airflow pools set bedrock_$$tier 4 "Bedrock calls to $$tier-tier models" > /dev/null; done
+	@start=$$(date +%s); \
+	$(AIRFLOW_ENV) $(VENV)/bin/airflow dags test model_evaluation > airflow_home/last-run.log 2>&1 \
+	  || { tail -n 60 airflow_home/last-run.log; echo "model_evaluation failed: full log in airflow_home/last-run.log"; exit 1; }; \
+	echo "model_evaluation finished in $$(( $$(date +%s) - start ))s (task logs: airflow_home/last-run.log)"
+	@$(VENV)/bin/mangaeval report
 
 test: install
 	$(PY) -m pytest -q
@@ -39,4 +52,4 @@ lock:
 	  /tmp/mangaeval-lock/bin/pip freeze --exclude-editable; } > requirements.txt
 
 clean:
-	rm -rf $(VENV) data/results data/cache .pytest_cache
+	rm -rf $(VENV) data .pytest_cache airflow_home

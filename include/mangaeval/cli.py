@@ -195,6 +195,118 @@ def cmd_score_results(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_decide(args: argparse.Namespace) -> int:
+    from mangaeval.models import load_configurations, load_model_catalog
+    from mangaeval.results import read_results
+    from mangaeval.routing.document import build_document, from_bytes
+    from mangaeval.warehouse import decide
+    from mangaeval.warehouse.policy import load_policy
+
+    try:
+        frame = read_results(args.results)
+    except (FileNotFoundError, OSError, ValueError) as exc:
+        raise MangaEvalError(f"{args.results}: cannot read results ({exc})") from None
+    current = None
+    if args.current_routing:
+        try:
+            document = from_bytes(Path(args.current_routing).read_bytes(), str(args.current_routing))
+        except OSError as exc:
+            raise MangaEvalError(f"{args.current_routing}: cannot read ({exc.strerror})") from None
+        current = {intent: route["config_id"] for intent, route in document["routes"].items()}
+    policy = load_policy()
+    decision = decide(frame, current, policy, where=str(args.results))
+    versions = sorted(set(frame["dataset_version"].dropna())) if "dataset_version" in frame else []
+    routing = build_document(decision["run_id"], versions[0] if versions else "unknown", "what-if",
+                             decision["recommendation"], load_configurations(None, load_model_catalog()), policy.default_config_id)
+    doc = {"aggregates": decision["aggregates"], "frontier": decision["frontier"], "routing": routing, "projection": decision["projection"]}
+    if args.json:
+        _print_json(doc)
+    else:
+        print(format_routing(routing))
+        print(format_projection(decision["projection"]))
+    return 0
+
+
+def format_routing(document: dict[str, Any]) -> str:
+    lines = [f"routing for run {document['run_id']} (dataset {document['dataset_version']}):",
+             f"  {'intent':<17} {'configuration':<16} {'quality':>8} {'pass':>6} {'p95 ms':>8} {'cost/call $':>12}  reason"]
+    for intent, r in document["routes"].items():
+        q = "-" if r["mean_quality"] is None else f"{r['mean_quality']:.3f}"
+        p = "-" if r["pass_rate"] is None else f"{r['pass_rate']:.0%}"
+        l = "-" if r["latency_p95_ms"] is None else f"{r['latency_p95_ms']:.0f}"
+        c = "-" if r["mean_cost_usd"] is None else f"{r['mean_cost_usd']:.6f}"
+        lines.append(f"  {intent:<17} {r['config_id']:<16} {q:>8} {p:>6} {l:>8} {c:>12}  {'FLAGGED: ' if r['flagged'] else ''}{r['reason']}")
+    lines.append(f"  {'(unknown)':<17} {document['default']['config_id']}")
+    return "\n".join(lines)
+
+
+def format_projection(projection: dict[str, Any]) -> str:
+    def usd(v: Any) -> str:
+        return "-" if v is None else f"${v:,.0f}"
+
+    lines = ["monthly projection (1M messages/day x intent mix x 30 days, after cache hits):",
+             f"  recommended routing {usd(projection['recommended_monthly_usd'])}   all-premium baseline "
+             f"{usd(projection['baseline_monthly_usd'])}   savings {usd(projection['savings_monthly_usd'])}"]
+    for config_id, value in sorted(projection["per_configuration"].items()):
+        lines.append(f"  {config_id:<16} on every intent: {usd(value)}")
+    return "\n".join(lines)
+
+
+def cmd_routing(args: argparse.Namespace) -> int:
+    from mangaeval.routing import publish as routing
+    from mangaeval.routing.store import open_store
+
+    store = open_store(args.store_uri, endpoint_url=args.endpoint_url)
+    if args.routing_command == "show":
+        doc = routing.current_document(store)
+        if doc is None:
+            raise MangaEvalError(f"{store.uri}: no routing table has been published yet")
+        _print_json(doc) if args.json else print(format_routing(doc))
+    elif args.routing_command == "diff":
+        doc = routing.diff(routing.run_document(store, args.run_a), routing.run_document(store, args.run_b))
+        if args.json:
+            _print_json(doc)
+        else:
+            for intent, change in doc["intents"].items():
+                moved = f"{change['from']} -> {change['to']}" if change.get("changed") else f"{change['from']} (unchanged)"
+                dq = change.get("mean_quality")
+                dc = change.get("mean_cost_usd")
+                print(f"{intent:<17} {moved:<36} quality {'' if dq is None else f'{dq:+.3f}'}  cost/call {'' if dc is None else f'{dc:+.6f}'}")
+    else:
+        result = routing.rollback(store, args.run)
+        _print_json(result) if args.json else print(f"current routing is now run {args.run}" + ("" if result["changed"] else " (it already was)"))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """What the last published run decided: the routing table, its monthly projection, where its data is."""
+    from mangaeval.pipeline.storage import default_results_root
+    from mangaeval.routing.publish import current_document
+    from mangaeval.routing.store import open_store
+    from mangaeval.warehouse import connect
+    from mangaeval.warehouse.decide import decisions_document
+
+    store = open_store()
+    document = current_document(store)
+    if document is None:
+        raise MangaEvalError(f"{store.uri}: no routing table has been published yet (run `make run`)")
+    warehouse = connect()
+    try:
+        decision = decisions_document(warehouse, document["run_id"])
+    finally:
+        warehouse.close()
+    where = {"routing_table": f"{store.uri}/routing/current.json",
+             "results": f"{default_results_root()}/results/run_id={document['run_id']}/",
+             "warehouse": os.environ.get("MANGAEVAL_WAREHOUSE_URI", "duckdb (data/warehouse.duckdb)")}
+    if args.json:
+        _print_json({"routing": document, "projection": decision["projection"], "frontier": decision["frontier"], "where": where})
+    else:
+        print(format_routing(document))
+        print(format_projection(decision["projection"]))
+        print("\n".join(f"{name}: {value}" for name, value in where.items()))
+    return 0
+
+
 def _split(values: list[str] | str) -> list[str]:
     items = values if isinstance(values, list) else [values]
     return [v.strip() for item in items for v in item.split(",") if v.strip()]
@@ -258,6 +370,30 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--no-progress", action="store_true")
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=cmd_evaluate)
+
+    rep = sub.add_parser("report", help="the published routing table, its projection and where the run's data is")
+    rep.add_argument("--json", action="store_true")
+    rep.set_defaults(func=cmd_report)
+
+    dec = sub.add_parser("decide", help="what-if: aggregates, frontier, routing and projection for a results file")
+    dec.add_argument("--results", required=True, type=Path, help="a results Parquet file or folder (one run)")
+    dec.add_argument("--current-routing", type=Path, help="a routing document: intents with no qualifying configuration keep it")
+    dec.add_argument("--json", action="store_true")
+    dec.set_defaults(func=cmd_decide)
+
+    rt = sub.add_parser("routing", help="the published routing table").add_subparsers(dest="routing_command", required=True)
+    for name, helptext in (("show", "the current routing table"), ("diff", "what changed between two runs' tables"),
+                           ("rollback", "make an earlier run's table current again")):
+        cmd = rt.add_parser(name, help=helptext)
+        if name == "diff":
+            cmd.add_argument("run_a")
+            cmd.add_argument("run_b")
+        if name == "rollback":
+            cmd.add_argument("run")
+        cmd.add_argument("--store-uri", help="s3://bucket/prefix or a folder (default: MANGAEVAL_ROUTING_URI, else the data folder)")
+        cmd.add_argument("--endpoint-url", help="S3 endpoint (a local S3 server)")
+        cmd.add_argument("--json", action="store_true")
+        cmd.set_defaults(func=cmd_routing)
 
     score = sub.add_parser("score", help="quality scoring").add_subparsers(dest="score_command", required=True)
     selfcheck = score.add_parser("selfcheck", help="score reference answers and corrupted variants; print separation")

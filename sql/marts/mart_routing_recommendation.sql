@@ -2,7 +2,7 @@
 -- (pass rate, P95 within the SLA, error rate), those whose quality is non-inferior to the best-quality one
 -- (paired lower 95% bound of the difference above -margin, from quality_pairs) compete on cost; the
 -- cheapest wins (then higher quality, then id). An intent where nothing qualifies keeps its current
--- routing and is flagged.
+-- routing (or, with none, the policy's default configuration) and is flagged.
 CREATE OR REPLACE VIEW mart_routing_recommendation AS
 WITH eligible AS (
     SELECT f.*
@@ -36,15 +36,16 @@ run_intents AS (
     SELECT DISTINCT run_id, intent FROM eval_results
 )
 SELECT r.run_id, r.intent,
-       COALESCE(k.config_id, c.config_id) AS config_id,
+       COALESCE(k.config_id, c.config_id, p.default_config_id) AS config_id,
        k.config_id AS recommended_config_id,
        k.best_config_id,
        c.config_id AS current_config_id,
        CASE WHEN k.config_id IS NULL THEN 1 ELSE 0 END AS flagged,
-       CASE WHEN k.config_id IS NULL AND c.config_id IS NULL THEN 'no configuration meets the policy and there is no current routing'
+       CASE WHEN k.config_id IS NULL AND c.config_id IS NULL THEN 'no configuration meets the policy and nothing is routed yet: default configuration'
             WHEN k.config_id IS NULL THEN 'no configuration meets the policy: current routing kept'
             WHEN k.config_id = k.best_config_id THEN 'best quality among qualifying frontier configurations, and the cheapest non-inferior'
             ELSE 'cheapest frontier configuration non-inferior in quality to ' || k.best_config_id END AS reason
 FROM run_intents r
 LEFT JOIN pick k ON k.run_id = r.run_id AND k.intent = r.intent
+JOIN routing_policy p ON p.run_id = r.run_id
 LEFT JOIN current_routing c ON c.run_id = r.run_id AND c.intent = r.intent

@@ -20,7 +20,7 @@ from mangaeval.results import RESULT_SCHEMA
 
 
 def default_results_root() -> str:
-    return os.environ.get("MANGAEVAL_RESULTS_URI", str(DATA_DIR / "runs"))
+    return os.environ.get("MANGAEVAL_RESULTS_URI", str(DATA_DIR))
 
 
 def shard_uri(root: str, run_id: str, config_id: str, intent: str) -> str:

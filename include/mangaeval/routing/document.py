@@ -30,8 +30,7 @@ def _round(name: str, value: Any) -> Any:
 
 def build_document(run_id: str, dataset_version: str, generated_at: str, recommendation: dict[str, dict[str, Any]],
                    configurations: dict[str, ModelConfig], default_config_id: str) -> dict[str, Any]:
-    """From `decide()`'s recommendation. An intent with no qualifying configuration and no current routing
-    falls back to the default configuration, flagged."""
+    """From `decide()`'s recommendation (where the SQL already fell back to current routing or the default)."""
     if default_config_id not in configurations:
         raise InvalidRouting(f"default configuration '{default_config_id}' is not a known configuration")
     routes = {}
@@ -39,13 +38,9 @@ def build_document(run_id: str, dataset_version: str, generated_at: str, recomme
         config_id = rec.get("config_id") or default_config_id
         if config_id not in configurations:
             raise InvalidRouting(f"route '{intent}': configuration '{config_id}' is not in configurations.yaml")
-        figures = rec if rec.get("config_id") else {}
-        reason = rec.get("reason") or "no decision"
-        if not rec.get("config_id"):
-            reason += f"; serving the default configuration {default_config_id}"
         routes[intent] = {**_config_block(configurations[config_id]),
-                          **{name: _round(name, figures.get(name)) for name in ROUNDING},
-                          "reason": reason, "flagged": bool(rec.get("flagged")) or not rec.get("config_id")}
+                          **{name: _round(name, rec.get(name) if rec.get("config_id") else None) for name in ROUNDING},
+                          "reason": rec.get("reason") or "no decision", "flagged": bool(rec.get("flagged")) or not rec.get("config_id")}
     document = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "dataset_version": dataset_version,
                 "generated_at": generated_at, "routes": routes, "default": _config_block(configurations[default_config_id])}
     validate_document(document)

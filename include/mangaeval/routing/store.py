@@ -144,8 +144,8 @@ class LocalStore(ObjectStore):
 
 
 def open_store(uri: str | None = None, endpoint_url: str | None = None) -> ObjectStore:
-    """`s3://bucket/prefix` or a local folder (default: MANGAEVAL_ROUTING_URI, else data/routing)."""
-    uri = uri or os.environ.get("MANGAEVAL_ROUTING_URI") or str(DATA_DIR / "routing")
+    """`s3://bucket/prefix` or a local folder (default: MANGAEVAL_ROUTING_URI, else the data folder)."""
+    uri = uri or os.environ.get("MANGAEVAL_ROUTING_URI") or str(DATA_DIR)  # keys start with routing/
     parsed = urlparse(uri)
     if parsed.scheme == "s3":
         return S3Store(parsed.netloc, parsed.path, endpoint_url=endpoint_url)

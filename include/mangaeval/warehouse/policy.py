@@ -28,9 +28,7 @@ class RoutingPolicy:
     default_config_id: str
 
     def row(self, run_id: str) -> dict[str, Any]:
-        doc = dict(self.__dict__)
-        doc.pop("default_config_id")
-        return {"run_id": run_id, **doc}
+        return {"run_id": run_id, **self.__dict__}
 
 
 def load_policy(path: Path | None = None) -> RoutingPolicy:

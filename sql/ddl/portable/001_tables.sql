@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS quality_pairs (
 CREATE TABLE IF NOT EXISTS routing_policy (
     run_id VARCHAR NOT NULL, min_pass_rate DOUBLE PRECISION NOT NULL, sla_p95_ms DOUBLE PRECISION NOT NULL,
     max_error_rate DOUBLE PRECISION NOT NULL, non_inferiority_margin DOUBLE PRECISION NOT NULL,
-    messages_per_day DOUBLE PRECISION NOT NULL, days_per_month DOUBLE PRECISION NOT NULL, baseline_config_id VARCHAR NOT NULL
+    messages_per_day DOUBLE PRECISION NOT NULL, days_per_month DOUBLE PRECISION NOT NULL, baseline_config_id VARCHAR NOT NULL,
+    default_config_id VARCHAR NOT NULL
 );
 CREATE TABLE IF NOT EXISTS intent_mix (
     run_id VARCHAR NOT NULL, intent VARCHAR NOT NULL, traffic_share DOUBLE PRECISION NOT NULL, cache_hit_rate DOUBLE PRECISION NOT NULL

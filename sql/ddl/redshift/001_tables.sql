@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS quality_pairs (
 CREATE TABLE IF NOT EXISTS routing_policy (
     run_id VARCHAR(128) NOT NULL, min_pass_rate DOUBLE PRECISION NOT NULL, sla_p95_ms DOUBLE PRECISION NOT NULL,
     max_error_rate DOUBLE PRECISION NOT NULL, non_inferiority_margin DOUBLE PRECISION NOT NULL,
-    messages_per_day DOUBLE PRECISION NOT NULL, days_per_month DOUBLE PRECISION NOT NULL, baseline_config_id VARCHAR(128) NOT NULL
+    messages_per_day DOUBLE PRECISION NOT NULL, days_per_month DOUBLE PRECISION NOT NULL, baseline_config_id VARCHAR(128) NOT NULL,
+    default_config_id VARCHAR(128) NOT NULL
 ) DISTSTYLE ALL SORTKEY(run_id);
 CREATE TABLE IF NOT EXISTS intent_mix (
     run_id VARCHAR(128) NOT NULL, intent VARCHAR(64) NOT NULL, traffic_share DOUBLE PRECISION NOT NULL,

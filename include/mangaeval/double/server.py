@@ -237,7 +237,8 @@ class DoubleProcess:
                 self.proc.kill()
 
 
-def start_detached(log_path: Path, seed: int = 0, time_scale: float = 0.0, timeout_s: float = 30.0) -> tuple[str, int]:
+def start_detached(log_path: Path, seed: int = 0, time_scale: float = 0.0, timeout_s: float = 30.0,
+                   overrides: list[str] | None = None) -> tuple[str, int]:
     """Start the double as a process that outlives its caller (an Airflow setup task); returns (url, pid).
 
     Its output goes to `log_path`, not a pipe, so it keeps running after the starting task's process exits.
@@ -246,6 +247,8 @@ def start_detached(log_path: Path, seed: int = 0, time_scale: float = 0.0, timeo
     log_path = Path(log_path)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, "-m", "mangaeval.cli", "double", "serve", "--port", "0", "--seed", str(seed), "--time-scale", str(time_scale)]
+    for pair in overrides or []:
+        args += ["--override", pair]
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + timeout_s

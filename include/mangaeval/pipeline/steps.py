@@ -43,14 +43,16 @@ def configured_endpoint() -> str | None:
 
 
 def start_double_if_needed(run_key: str) -> dict[str, Any]:
-    """Embedded default: no endpoint configured and MANGAEVAL_USE_DOUBLE not 0 -> start the model double."""
+    """Embedded default: no endpoint configured and MANGAEVAL_USE_DOUBLE not 0 -> start the model double
+    (MANGAEVAL_DOUBLE_SEED, _TIME_SCALE and _OVERRIDES="throttle_rate=0.3,..." shape it, for demos and tests)."""
     endpoint = configured_endpoint()
     if endpoint or os.environ.get("MANGAEVAL_USE_DOUBLE", "1") == "0":
         return {"endpoint_url": endpoint, "double_pid": None}
     from mangaeval.double.server import start_detached
 
     url, pid = start_detached(DATA_DIR / "double" / f"{_safe(run_key)}.log", seed=int(os.environ.get("MANGAEVAL_DOUBLE_SEED", "0")),
-                              time_scale=float(os.environ.get("MANGAEVAL_DOUBLE_TIME_SCALE", "0")))
+                              time_scale=float(os.environ.get("MANGAEVAL_DOUBLE_TIME_SCALE", "0")),
+                              overrides=[p for p in os.environ.get("MANGAEVAL_DOUBLE_OVERRIDES", "").split(",") if p])
     log.info("no Bedrock endpoint configured: started the model double at %s (pid %s)", url, pid)
     return {"endpoint_url": url, "double_pid": pid}
 

@@ -1,0 +1,129 @@
+"""model_evaluation end to end with dag.test(): on DuckDB + a local folder, on PostgreSQL + a local S3
+server (moto), three identical runs, a failed gate, and bad parameters."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.integration
+SMALL = {"configs": ["sonnet-3-5-v2", "haiku-3-5"], "intents": ["faq", "order_tracking"], "limit": 3}
+LOGICAL_DATE = "2026-11-22T02:00:00+00:00"
+
+
+@pytest.fixture(scope="module")
+def airflow_env(tmp_path_factory):
+    home = tmp_path_factory.mktemp("airflow_home")
+    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db"}
+    for name in ("MANGAEVAL_BEDROCK_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "MANGAEVAL_WAREHOUSE_URI"):
+        env.pop(name, None)
+    airflow = str(Path(sys.executable).parent / "airflow")
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    for tier in ("sonnet", "haiku", "nova", "custom"):
+        subprocess.run([airflow, "pools", "set", f"bedrock_{tier}", "4", "test"], env=env, check=True, capture_output=True, timeout=120)
+    return env
+
+
+def run_dag(env: dict, data_dir: Path, conf: dict, logical_date: str = LOGICAL_DATE, **extra: str) -> dict:
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "dagrun" / "run_dag.py"), logical_date, json.dumps(conf), str(ROOT / "dags")],
+                          env={**env, "MANGAEVAL_DATA_DIR": str(data_dir), **extra}, capture_output=True, text=True, timeout=600)
+    lines = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in proc.stdout.splitlines() if line.startswith(("DAGRUN_STATE", "TASK_STATES"))}
+    assert "DAGRUN_STATE" in lines, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return {"state": lines["DAGRUN_STATE"], "tasks": json.loads(lines.get("TASK_STATES", "{}")), "log": proc.stdout + proc.stderr}
+
+
+def warehouse_rows(data_dir: Path, uri: str | None = None):
+    from mangaeval.warehouse import connect
+
+    wh = connect(uri or f"duckdb:///{data_dir / 'warehouse.duckdb'}")
+    try:
+        frame = wh.query("queries/metrics.sql", {"run_id": f"manual__{LOGICAL_DATE}"})
+        with wh.transaction() as cur:
+            cur.execute("SELECT * FROM eval_results ORDER BY config_id, test_id")
+            rows = [tuple(r) for r in cur.fetchall()]
+            names = [d[0] for d in cur.description]
+        return frame, rows, names
+    finally:
+        wh.close()
+
+
+def test_end_to_end_on_duckdb_and_a_local_folder_three_times_identically(airflow_env, tmp_path):
+    data = tmp_path / "data"
+    documents, tables = [], []
+    for _ in range(3):
+        result = run_dag(airflow_env, data, SMALL)
+        assert result["state"] == "success", result["log"][-3000:]
+        documents.append((data / "routing" / "runs" / f"manual__{LOGICAL_DATE}" / "routing.json").read_bytes())
+        _, rows, names = warehouse_rows(data)
+        # How this run obtained an answer (client wall time, attempts, whether the cache had it: reruns re-use
+        # the first run's answers) is a measurement of the run, not a result: everything else must be identical.
+        skip = {names.index("wall_ms"), names.index("cache_hit"), names.index("attempts")}
+        tables.append([tuple(v for i, v in enumerate(r) if i not in skip) for r in rows])
+    assert documents[0] == documents[1] == documents[2]
+    assert tables[0] == tables[1] == tables[2] and len(tables[0]) == 2 * 2 * 3
+    current = json.loads((data / "routing" / "current.json").read_text())
+    assert set(current["routes"]) == {"faq", "order_tracking"} and current["generated_at"].startswith("2026-11-22T02:00:00")
+    shards = sorted(p.name for p in (data / "results").rglob("*.parquet"))
+    assert shards == ["intent=faq.parquet", "intent=faq.parquet", "intent=order_tracking.parquet", "intent=order_tracking.parquet"]
+
+
+def test_end_to_end_on_postgresql_and_s3(airflow_env, tmp_path):
+    import boto3
+    import psycopg
+    from moto.server import ThreadedMotoServer
+
+    from tests.test_routing import free_port
+
+    try:
+        psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({exc})")
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    schema = f"dagtest_{uuid.uuid4().hex[:8]}"
+    pg_uri = f"postgresql://postgres@127.0.0.1:5432/postgres?schema={schema}"
+    try:
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+        s3.create_bucket(Bucket="mangaassist")
+        result = run_dag(airflow_env, tmp_path / "data", SMALL, MANGAEVAL_WAREHOUSE_URI=pg_uri,
+                         MANGAEVAL_RESULTS_URI="s3://mangaassist/eval", MANGAEVAL_ROUTING_URI="s3://mangaassist/serving",
+                         AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+        assert result["state"] == "success", result["log"][-3000:]
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="mangaassist")["Contents"]]
+        assert "serving/routing/current.json" in keys and sum(k.startswith("eval/results/") for k in keys) == 4
+        metrics, rows, _ = warehouse_rows(tmp_path, pg_uri)
+        assert len(rows) == 12 and set(metrics["config_id"]) == {"sonnet-3-5-v2", "haiku-3-5"}
+    finally:
+        server.stop()
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as con:
+            con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def test_failed_gate_loads_and_publishes_nothing(airflow_env, tmp_path):
+    data = tmp_path / "data"
+    result = run_dag(airflow_env, data, SMALL, logical_date="2026-11-21T02:00:00+00:00",
+                     MANGAEVAL_DOUBLE_OVERRIDES="model_error_rate=1.0")
+    assert result["state"] == "failed"
+    assert result["tasks"]["validation_gate"] == "failed"
+    assert {result["tasks"][t] for t in ("load_warehouse", "decide", "publish_routing")} == {"upstream_failed"}
+    assert result["tasks"]["stop_model_double"] == "success"  # teardown still stops the double
+    assert "expect_column_mean_to_be_between: column='is_error'" in result["log"]
+    assert not (data / "warehouse.duckdb").exists() and not (data / "routing").exists()
+
+
+def test_bad_parameters_fail_the_first_task_before_any_call(airflow_env, tmp_path):
+    result = run_dag(airflow_env, tmp_path / "data", {"configs": ["gpt-5"], "limit": 0}, logical_date="2026-11-20T02:00:00+00:00")
+    assert result["state"] == "failed" and result["tasks"]["plan"] == "failed"
+    assert "unknown configuration id(s) ['gpt-5']" in result["log"] and "'limit' must be a positive number" in result["log"]
+    assert not (tmp_path / "data" / "results").exists()

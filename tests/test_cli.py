@@ -68,3 +68,28 @@ def test_bad_arguments_fail_before_any_call(tmp_path, args, message):
     proc = run_cli(*full)
     assert proc.returncode == 2 and message in proc.stderr
     assert not any(tmp_path.rglob("*.parquet"))
+
+
+def test_decide_what_if_json(tmp_path):
+    proc = run_cli("evaluate", "--configs", "sonnet-3-5-v2,haiku-3-5", "--dataset", "v1", "--limit", "4", "--out", str(tmp_path),
+                   "--run-id", "whatif", "--no-cache", "--json")
+    assert proc.returncode == 0, proc.stderr
+    results = tmp_path / "whatif" / "results.parquet"
+    proc = run_cli("decide", "--results", str(results), "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert {"aggregates", "frontier", "routing", "projection"} <= set(doc)
+    assert len(doc["aggregates"]) == 16 and set(doc["frontier"]) == set(doc["routing"]["routes"])
+    for route in doc["routing"]["routes"].values():
+        assert {"config_id", "model_id", "reason", "flagged", "mean_quality", "pass_rate", "latency_p95_ms", "mean_cost_usd"} <= set(route)
+    assert {"recommended_monthly_usd", "baseline_monthly_usd", "per_configuration"} <= set(doc["projection"])
+    assert doc["projection"]["per_configuration"]["haiku-3-5"] < doc["projection"]["per_configuration"]["sonnet-3-5-v2"]
+
+
+def test_decide_rejects_unusable_results(tmp_path):
+    import pandas as pd
+
+    bad = tmp_path / "bad.parquet"
+    pd.DataFrame({"run_id": ["r"], "config_id": ["c"]}).to_parquet(bad)
+    proc = run_cli("decide", "--results", str(bad))
+    assert proc.returncode == 2 and f"{bad}: missing column(s)" in proc.stderr

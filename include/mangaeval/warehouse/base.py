@@ -49,12 +49,17 @@ class Warehouse:
             for table in RUN_TABLES:
                 cur.execute(f"DELETE FROM {checked_table(table)} WHERE run_id = " + self._param("run_id"), {"run_id": run_id})
             for table, rows in tables.items():
-                records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
-                wrong = {r.get("run_id") for r in records} - {run_id}
+                if isinstance(rows, pa.Table):
+                    run_ids = set(rows.column("run_id").unique().to_pylist())
+                elif isinstance(rows, pd.DataFrame):
+                    run_ids = set(rows["run_id"].unique())
+                else:
+                    run_ids = {r.get("run_id") for r in rows}
+                wrong = run_ids - {run_id}
                 if wrong:
                     raise MangaEvalError(f"{table}: rows of run(s) {sorted(map(str, wrong))} in a load of run {run_id}")
                 self._insert(cur, checked_table(table), rows)
-                counts[table] = len(records)
+                counts[table] = len(rows)
         return counts
 
     def query(self, relative: str, params: dict[str, Any]) -> pd.DataFrame:
@@ -90,7 +95,9 @@ class Warehouse:
         pass
 
 
-def _arrow(table: str, rows: list[dict[str, Any]] | pd.DataFrame) -> pa.Table:
+def _arrow(table: str, rows: list[dict[str, Any]] | pd.DataFrame | pa.Table) -> pa.Table:
+    if isinstance(rows, pa.Table):  # bulk loads (benchmarks): already columnar
+        return rows
     if table == "eval_results":
         frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows, columns=RESULT_SCHEMA.names)
         return pa.Table.from_pandas(frame[RESULT_SCHEMA.names], schema=RESULT_SCHEMA, preserve_index=False)

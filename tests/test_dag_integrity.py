@@ -28,11 +28,9 @@ def test_every_dag_imports(dagbag):
 
 
 def test_tags_retries_and_no_cycles(dagbag):
-    from airflow.utils.dag_cycle_tester import check_cycle
-
     for dag_id, dag in dagbag.dags.items():
         assert dag.tags, dag_id
-        check_cycle(dag)  # raises on a cycle
+        dag.check_cycle()  # raises on a cycle
         for t in dag.tasks:
             if t.task_id not in ("plan", "start_model_double", "validation_gate"):  # deterministic: fail fast; the rest retries
                 assert t.retries >= 1, (dag_id, t.task_id)

@@ -12,7 +12,7 @@ from mangaeval.errors import MangaEvalError
 from mangaeval.models import load_configurations, load_model_catalog
 from mangaeval.routing.document import InvalidRouting, build_document, from_bytes, to_bytes
 from mangaeval.routing.publish import CURRENT, PublishConflict, current_document, diff, make_current, publish, rollback, write_run_document
-from mangaeval.routing.store import LocalStore, S3Store
+from mangaeval.objectstore import LocalStore, S3Store
 
 CONFIGS = load_configurations(None, load_model_catalog())
 

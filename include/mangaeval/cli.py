@@ -254,7 +254,7 @@ def format_projection(projection: dict[str, Any]) -> str:
 
 def cmd_routing(args: argparse.Namespace) -> int:
     from mangaeval.routing import publish as routing
-    from mangaeval.routing.store import open_store
+    from mangaeval.objectstore import open_store
 
     store = open_store(args.store_uri, endpoint_url=args.endpoint_url)
     if args.routing_command == "show":
@@ -282,7 +282,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     """What the last published run decided: the routing table, its monthly projection, where its data is."""
     from mangaeval.pipeline.storage import default_results_root
     from mangaeval.routing.publish import current_document
-    from mangaeval.routing.store import open_store
+    from mangaeval.objectstore import open_store
     from mangaeval.warehouse import connect
     from mangaeval.warehouse.decide import decisions_document
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mangaeval.routing.publish import current_document
-from mangaeval.routing.store import open_store
+from mangaeval.objectstore import open_store
 
 
 def current_routing_document() -> dict[str, Any] | None:

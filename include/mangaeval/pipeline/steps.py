@@ -154,7 +154,7 @@ def publish_routing(decision: dict[str, Any], run_id: str, logical_date: Any) ->
     from mangaeval.models import ModelConfig, load_configurations, load_model_catalog
     from mangaeval.routing.document import build_document
     from mangaeval.routing.publish import publish
-    from mangaeval.routing.store import open_store
+    from mangaeval.objectstore import open_store
     from mangaeval.warehouse.policy import load_policy
 
     configurations = dict(load_configurations(None, load_model_catalog()))

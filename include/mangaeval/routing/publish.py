@@ -7,7 +7,7 @@ from typing import Any
 
 from mangaeval.errors import MangaEvalError
 from mangaeval.routing.document import from_bytes, to_bytes, validate_document
-from mangaeval.routing.store import ObjectStore, PreconditionFailed
+from mangaeval.objectstore import ObjectStore, PreconditionFailed
 
 CURRENT = "routing/current.json"
 

@@ -1,5 +1,5 @@
-"""Object stores for routing documents: S3 (production, or a local S3 server) and a local folder
-(embedded default), both with compare-and-swap writes.
+"""Object stores: S3 (production, or a local S3 server) and a local folder (embedded default), both with
+whole-object writes (readers never see half an object) and compare-and-swap for the routing table.
 
 S3: PutObject with `IfMatch=<etag>` (replace only what we read) or `IfNoneMatch="*"` (create only).
 Local folder: the same semantics with an exclusive lock file and an atomic rename.
@@ -150,3 +150,12 @@ def open_store(uri: str | None = None, endpoint_url: str | None = None) -> Objec
     if parsed.scheme == "s3":
         return S3Store(parsed.netloc, parsed.path, endpoint_url=endpoint_url)
     return LocalStore(Path(uri))
+
+
+def split_uri(uri: str) -> tuple[ObjectStore, str]:
+    """A full object URI (`s3://bucket/key` or a file path) as (store, key)."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "s3":
+        return S3Store(parsed.netloc), parsed.path.lstrip("/")
+    path = Path(uri)
+    return LocalStore(path.parent), path.name

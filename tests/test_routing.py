@@ -116,3 +116,26 @@ def test_invalid_document_is_never_written(tmp_path):
     with pytest.raises(InvalidRouting):
         publish(store, bad)
     assert store.list("routing/") == []
+
+
+def test_routing_cli_show_diff_rollback(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    store = LocalStore(tmp_path)
+    publish(store, document("r1"))
+    publish(store, document("r2", faq_config="nova-lite"))
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "mangaeval.cli", "routing", *args, "--store-uri", str(tmp_path)],
+                              capture_output=True, text=True, timeout=120)
+
+    shown = cli("show", "--json")
+    assert shown.returncode == 0 and json.loads(shown.stdout)["run_id"] == "r2"
+    changed = cli("diff", "r1", "r2", "--json")
+    faq = json.loads(changed.stdout)["intents"]["faq"]
+    assert (faq["from"], faq["to"], faq["changed"]) == ("haiku-3-5", "nova-lite", True)
+    assert cli("rollback", "r1").returncode == 0 and current_document(store)["run_id"] == "r1"
+    missing = cli("rollback", "nope")
+    assert missing.returncode == 2 and "no routing document for run 'nope'" in missing.stderr

@@ -410,6 +410,12 @@ def build_parser() -> argparse.ArgumentParser:
     rescore.add_argument("--out", type=Path, help="write the scored rows to this Parquet file")
     rescore.add_argument("--json", action="store_true")
     rescore.set_defaults(func=cmd_score_results)
+
+    from mangaeval.ab.cli import register as register_ab
+    from mangaeval.canary.cli import register as register_canary
+
+    register_ab(sub)
+    register_canary(sub)
     return parser
 
 

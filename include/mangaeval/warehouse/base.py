@@ -15,7 +15,7 @@ import pyarrow as pa
 from mangaeval.errors import MangaEvalError
 from mangaeval.paths import DATA_DIR
 from mangaeval.results import RESULT_SCHEMA
-from mangaeval.warehouse.sqlfiles import RUN_TABLES, VIEW_FILES, checked_table, statements, to_paramstyle, read_sql
+from mangaeval.warehouse.sqlfiles import KEYED_TABLES, RUN_TABLES, VIEW_FILES, checked_table, ddl_files, statements, to_paramstyle, read_sql
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 QUERIES = {"aggregates": "queries/metrics.sql", "frontier": "queries/frontier.sql", "recommendation": "queries/recommendation.sql",
@@ -28,19 +28,68 @@ COLUMNS = {
     "intent_mix": ["run_id", "intent", "traffic_share", "cache_hit_rate"],
     "current_routing": ["run_id", "intent", "config_id"],
 }
+EVENT_COLUMNS = {
+    "request_events": ["load_id", "event_time", "experiment_id", "session_id", "arm", "config_id", "intent", "quality_score",
+                       "latency_ms", "input_tokens", "output_tokens", "cost_usd", "error_code"],
+    "session_events": ["load_id", "experiment_id", "session_id", "arm", "started_at", "cart_add", "escalated", "continued",
+                       "duration_s"],
+    "event_quarantine": ["load_id", "source", "line", "kind", "reason", "raw"],
+    "ab_analysis_metrics": ["experiment_id", "analyzed_at", "metric", "role", "control_n", "treatment_n", "control_mean",
+                            "treatment_mean", "effect", "ci_low", "ci_high", "relative_effect", "relative_ci_low",
+                            "relative_ci_high", "p_value", "p_value_sequential", "cs_low", "cs_high", "status"],
+    "ab_decisions": ["experiment_id", "analyzed_at", "decision", "reasons", "srm_p_value", "srm_status", "control_sessions",
+                     "treatment_sessions", "proposal"],
+}
+CANARY_COLUMNS = {
+    "canary_stage_metrics": ["rollout_id", "stage", "traffic_pct", "window_start", "window_end", "metric", "status",
+                             "baseline_value", "canary_value", "threshold", "detail"],
+    "canary_decisions": ["rollout_id", "stage", "traffic_pct", "decided_at", "verdict", "action", "reasons", "split_version"],
+}
+COLUMNS.update(EVENT_COLUMNS)
+COLUMNS.update(CANARY_COLUMNS)
+# SQL views beyond the evaluation marts (dashboards of live traffic), created after the tables.
+EXTRA_VIEW_FILES: list[str] = ["ab/v_ab_results.sql"]
 
 
 class Warehouse:
     paramstyle = "pyformat"
-    ddl_file = "ddl/portable/001_tables.sql"
+    ddl_folder = "portable"
 
     def ensure_schema(self) -> None:
         with self.transaction() as cur:
-            for statement in statements(self.ddl_file):
-                cur.execute(statement)
-            for view in VIEW_FILES:
+            for ddl in ddl_files(self.ddl_folder):
+                for statement in statements(ddl):
+                    cur.execute(statement)
+            for view in VIEW_FILES + EXTRA_VIEW_FILES:
                 for statement in statements(view):
                     cur.execute(statement)
+
+    def replace_keyed(self, table: str, key: dict[str, Any], rows: list[dict[str, Any]] | pd.DataFrame) -> int:
+        """Replace the rows of `table` whose key columns equal `key` by `rows`, atomically (idempotent reloads)."""
+        return self.replace_many({table: (key, rows)})[table]
+
+    def replace_many(self, changes: dict[str, tuple[dict[str, Any], Any]]) -> dict[str, int]:
+        """Several keyed replacements in ONE transaction: all land, or none does."""
+        counts = {}
+        with self.transaction() as cur:
+            for table, (key, rows) in changes.items():
+                checked_table(table)
+                if table not in KEYED_TABLES or set(key) != set(KEYED_TABLES[table]):
+                    raise MangaEvalError(f"{table}: rows are replaced by {KEYED_TABLES.get(table)}, not by {sorted(key)}")
+                where = " AND ".join(f"{column} = {self._param(column)}" for column in KEYED_TABLES[table])
+                cur.execute(f"DELETE FROM {table} WHERE {where}", dict(key))
+                frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows), columns=COLUMNS[table])
+                for column, value in key.items():
+                    if len(frame) and (frame[column] != value).any():
+                        raise MangaEvalError(f"{table}: a row whose {column} is not {value!r} in a load keyed by it")
+                if len(frame):
+                    self._insert(cur, table, frame)
+                counts[table] = len(frame)
+        return counts
+
+    def query_sql(self, relative: str, params: dict[str, Any]) -> pd.DataFrame:
+        """A query file of sql/ with bound parameters (alias of `query`, for readers of the live-traffic code)."""
+        return self.query(relative, params)
 
     def load_run(self, run_id: str, tables: dict[str, list[dict[str, Any]] | pd.DataFrame]) -> dict[str, int]:
         """Replace everything stored for `run_id` with `tables` (name -> rows), atomically."""

@@ -41,7 +41,7 @@ def copy_statement(manifest_uri: str, iam_role: str) -> str:
 
 class RedshiftWarehouse(Warehouse):
     paramstyle = "pyformat"
-    ddl_file = "ddl/redshift/001_tables.sql"
+    ddl_folder = "redshift"
     max_attempts = 5
 
     def __init__(self, uri: str):

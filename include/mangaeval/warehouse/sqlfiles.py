@@ -14,6 +14,12 @@ _PLACEHOLDER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 VIEW_FILES = ["staging/stg_eval_results.sql", "intermediate/int_config_intent_metrics.sql", "marts/mart_pareto_frontier.sql",
               "marts/mart_routing_recommendation.sql", "marts/mart_monthly_projection.sql"]
 RUN_TABLES = ("eval_results", "quality_pairs", "routing_policy", "intent_mix", "current_routing")  # the identifier allow-list
+# Live-traffic tables, replaced by a key column (a load's source, an analysis' experiment and time): table -> key columns.
+KEYED_TABLES = {
+    "request_events": ("load_id",), "session_events": ("load_id",), "event_quarantine": ("load_id",),
+    "ab_analysis_metrics": ("experiment_id", "analyzed_at"), "ab_decisions": ("experiment_id", "analyzed_at"),
+    "canary_stage_metrics": ("rollout_id", "stage"), "canary_decisions": ("rollout_id", "stage"),
+}
 
 
 @lru_cache(maxsize=64)
@@ -37,6 +43,11 @@ def to_paramstyle(sql: str, style: str) -> str:
 
 
 def checked_table(name: str) -> str:
-    if name not in RUN_TABLES and name != "eval_results_staging":
-        raise ValueError(f"table {name!r} is not in the allow-list {RUN_TABLES}")
+    if name not in RUN_TABLES and name not in KEYED_TABLES and name != "eval_results_staging":
+        raise ValueError(f"table {name!r} is not in the allow-list {RUN_TABLES + tuple(KEYED_TABLES)}")
     return name
+
+
+def ddl_files(engine_folder: str) -> list[str]:
+    """Every DDL file of an engine's folder (ddl/portable or ddl/redshift), in name order."""
+    return sorted(f"ddl/{engine_folder}/{p.name}" for p in (SQL_DIR / "ddl" / engine_folder).glob("*.sql"))

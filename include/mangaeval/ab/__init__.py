@@ -1,0 +1,1 @@
+"""A/B tests between model configurations on live traffic: definitions, assignment, analysis, decisions."""

@@ -1,0 +1,5 @@
+"""`mangaeval ab ...` (filled in below)."""
+
+
+def register(sub) -> None:
+    pass

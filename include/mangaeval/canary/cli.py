@@ -1,0 +1,5 @@
+"""`mangaeval canary ...` (placeholder until the canary commands land)."""
+
+
+def register(sub) -> None:
+    pass

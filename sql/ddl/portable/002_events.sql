@@ -1,0 +1,32 @@
+-- Live-traffic events (A/B tests and canaries), DuckDB and PostgreSQL. Redshift: ddl/redshift/002_events.sql.
+-- Every row carries the load it came from (load_id = the source object's key): a file is loaded, and
+-- reloaded, as a whole inside one transaction, so an hourly rerun leaves exactly the same rows.
+CREATE TABLE IF NOT EXISTS request_events (
+    load_id VARCHAR NOT NULL, event_time TIMESTAMP NOT NULL, experiment_id VARCHAR NOT NULL, session_id VARCHAR NOT NULL,
+    arm VARCHAR NOT NULL, config_id VARCHAR NOT NULL, intent VARCHAR NOT NULL, quality_score DOUBLE PRECISION,
+    latency_ms DOUBLE PRECISION NOT NULL, input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL,
+    cost_usd DOUBLE PRECISION NOT NULL, error_code VARCHAR
+);
+CREATE TABLE IF NOT EXISTS session_events (
+    load_id VARCHAR NOT NULL, experiment_id VARCHAR NOT NULL, session_id VARCHAR NOT NULL, arm VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL, cart_add INTEGER NOT NULL, escalated INTEGER NOT NULL, continued INTEGER NOT NULL,
+    duration_s DOUBLE PRECISION NOT NULL
+);
+-- Malformed rows, kept with the reason: counted and inspectable, never loaded into the tables above.
+CREATE TABLE IF NOT EXISTS event_quarantine (
+    load_id VARCHAR NOT NULL, source VARCHAR NOT NULL, line INTEGER NOT NULL, kind VARCHAR NOT NULL, reason VARCHAR NOT NULL,
+    raw VARCHAR
+);
+-- One row per experiment x analysis time x metric: what dashboards read (through v_ab_results).
+CREATE TABLE IF NOT EXISTS ab_analysis_metrics (
+    experiment_id VARCHAR NOT NULL, analyzed_at TIMESTAMP NOT NULL, metric VARCHAR NOT NULL, role VARCHAR NOT NULL,
+    control_n BIGINT, treatment_n BIGINT, control_mean DOUBLE PRECISION, treatment_mean DOUBLE PRECISION,
+    effect DOUBLE PRECISION, ci_low DOUBLE PRECISION, ci_high DOUBLE PRECISION, relative_effect DOUBLE PRECISION,
+    relative_ci_low DOUBLE PRECISION, relative_ci_high DOUBLE PRECISION, p_value DOUBLE PRECISION,
+    p_value_sequential DOUBLE PRECISION, cs_low DOUBLE PRECISION, cs_high DOUBLE PRECISION, status VARCHAR
+);
+CREATE TABLE IF NOT EXISTS ab_decisions (
+    experiment_id VARCHAR NOT NULL, analyzed_at TIMESTAMP NOT NULL, decision VARCHAR NOT NULL, reasons VARCHAR NOT NULL,
+    srm_p_value DOUBLE PRECISION, srm_status VARCHAR NOT NULL, control_sessions BIGINT, treatment_sessions BIGINT,
+    proposal VARCHAR
+);

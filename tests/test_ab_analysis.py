@@ -1,0 +1,205 @@
+"""A/B analysis end to end on the warehouse engines: SQL sufficient statistics equal a direct computation,
+idempotent loads with quarantine, each decision branch, the SRM block, results stored per look, the CLI,
+and the A/A and power simulations on a reduced scale."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+
+from mangaeval.ab.analysis import analyze, sufficient_stats, utc_naive
+from mangaeval.ab.decision import CONTINUE, INVALID, PROMOTE, REVIEW, ROLLBACK, STOP, decide
+from mangaeval.ab.experiments import experiment_for
+from mangaeval.ab.loading import load_event_file
+from mangaeval.ab.service import analyze_experiment
+from mangaeval.ab.simulator import ArmTruth, simulate
+from mangaeval.ab.study import aa_study, power_study
+from mangaeval.cli import main
+from mangaeval.warehouse import connect
+
+START = datetime(2026, 11, 20)
+END = START + timedelta(days=7)
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def warehouse(request):
+    if request.param == "duckdb":
+        wh = connect("duckdb:///:memory:")
+    else:
+        psycopg = pytest.importorskip("psycopg")
+        try:
+            psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=3).close()
+        except psycopg.OperationalError as exc:
+            pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({exc}); the DuckDB run covers the same SQL")
+        wh = connect(f"postgresql://postgres@127.0.0.1:5432/postgres?schema=test_ab_{uuid.uuid4().hex[:10]}")
+    wh.ensure_schema()
+    yield wh
+    if hasattr(wh, "drop_schema"):
+        wh.drop_schema()
+    wh.close()
+
+
+def _load(warehouse, sim, tmp_path, name="e"):
+    requests, sessions = tmp_path / f"{name}-requests.jsonl", tmp_path / f"{name}-sessions.jsonl"
+    sim.request_events().to_json(requests, orient="records", lines=True, double_precision=15)
+    sim.session_events().to_json(sessions, orient="records", lines=True, double_precision=15)
+    return (load_event_file(warehouse, requests, "requests", f"{name}/requests"),
+            load_event_file(warehouse, sessions, "sessions", f"{name}/sessions"))
+
+
+def test_sql_sufficient_statistics_equal_a_direct_computation(warehouse, tmp_path):
+    sim = simulate("exp", 3000, treatment_share=0.3, seed=11, start=START, treatment=ArmTruth().with_effects(quality=0.02, error_rate=0.02))
+    _load(warehouse, sim, tmp_path)
+    from_sql = sufficient_stats(warehouse, "exp", END)
+    direct = sim.stats_at(10 * 86400)
+    for arm in ("control", "treatment"):
+        for key, value in direct.requests[arm].items():
+            assert from_sql.requests[arm][key] == pytest.approx(value, rel=1e-6, abs=1e-6), (arm, key)
+        for key, value in direct.sessions[arm].items():
+            assert from_sql.sessions[arm][key] == pytest.approx(value, rel=1e-6, abs=1e-6), (arm, key)
+        for key in ("requests", "p95", "p95_low", "p95_high"):
+            assert from_sql.p95[arm][key] == pytest.approx(direct.p95[arm][key], rel=1e-3), (arm, key)
+    # as_of cuts by event time
+    halfway = sufficient_stats(warehouse, "exp", START + timedelta(days=3.5))
+    assert 0 < halfway.requests["control"]["sessions"] < from_sql.requests["control"]["sessions"]
+
+
+def test_loads_are_idempotent_and_quarantine_is_kept(warehouse, tmp_path):
+    sim = simulate("exp", 500, seed=2, start=START)
+    path = tmp_path / "requests.jsonl"
+    sim.request_events().to_json(path, orient="records", lines=True)
+    with path.open("a") as handle:
+        handle.write('{"event_time": "2026-11-21T00:00:00Z", "experiment_id": "exp"}\n')
+    for _ in range(2):
+        result = load_event_file(warehouse, path, "requests", "hour-1/requests.jsonl")
+    assert result["quarantined"] == 1 and "missing field(s)" in result["problems"][0]
+    with warehouse.transaction() as cur:
+        cur.execute("SELECT COUNT(*) FROM request_events")
+        assert cur.fetchone()[0] == len(sim.request_session)
+        cur.execute("SELECT COUNT(*), MIN(reason) FROM event_quarantine")
+        count, reason = cur.fetchone()
+    assert count == 1 and "missing field(s)" in reason
+
+
+def _decision(sim, experiment, seconds=None):
+    seconds = seconds if seconds is not None else 7 * 86400 * 0.99
+    analysis = analyze(sim.stats_at(seconds), experiment, sim.start + timedelta(seconds=seconds))
+    return decide(analysis), analysis
+
+
+EXPERIMENT = experiment_for("branches", 0.5, start_time=START)
+
+
+def test_promote_when_quality_is_better_at_marginal_cost():
+    sim = simulate("b", 8000, seed=1, start=START, treatment=ArmTruth().with_effects(quality=0.04, price_out_per_m=0.5))
+    decided, analysis = _decision(sim, EXPERIMENT)
+    assert decided["decision"] == PROMOTE, decided["reasons"]
+    assert 0 < analysis.comparisons["cost_usd"].effect < 0.001 and "minimum effect" in decided["reasons"][0]
+
+
+def test_review_when_better_but_costlier():
+    sim = simulate("b", 8000, seed=1, start=START, treatment=ArmTruth().with_effects(quality=0.04, price_out_per_m=10.0))
+    decided, analysis = _decision(sim, EXPERIMENT)
+    assert decided["decision"] == REVIEW, decided["reasons"]
+    assert analysis.comparisons["cost_usd"].effect > 0.001
+
+
+def test_promote_for_similar_quality_at_lower_cost():
+    cheaper = ArmTruth().with_effects(price_in_per_m=-2.2, price_out_per_m=-11.0)  # a Haiku-class price
+    decided, _ = _decision(simulate("b", 8000, seed=3, start=START, treatment=cheaper), EXPERIMENT)
+    assert decided["decision"] == PROMOTE and "similar quality at lower cost" in decided["reasons"][0]
+
+
+def test_rollback_when_quality_is_worse():
+    decided, _ = _decision(simulate("b", 8000, seed=4, start=START, treatment=ArmTruth().with_effects(quality=-0.04)), EXPERIMENT)
+    assert decided["decision"] == ROLLBACK and "treatment worse" in decided["reasons"][0]
+
+
+def test_rollback_when_a_guardrail_is_breached_even_if_quality_is_better():
+    worse = ArmTruth().with_effects(quality=0.04, escalated=0.05)
+    decided, _ = _decision(simulate("b", 8000, seed=5, start=START, treatment=worse), EXPERIMENT)
+    assert decided["decision"] == ROLLBACK and "guardrail escalated breached" in decided["reasons"][0]
+    assert decided["guardrails"]["escalated"]["status"] == "breached"
+
+
+def test_rollback_when_p95_latency_regresses():
+    slow = ArmTruth().with_effects(latency_median_ms=900.0)
+    decided, _ = _decision(simulate("b", 8000, seed=6, start=START, treatment=slow), EXPERIMENT)
+    assert decided["decision"] == ROLLBACK
+    assert decided["guardrails"]["latency_p95_ms"]["status"] == "breached"
+
+
+def test_continue_under_the_minimum_sample_even_with_a_large_effect():
+    decided, _ = _decision(simulate("b", 1500, seed=7, start=START, treatment=ArmTruth().with_effects(quality=0.1)), EXPERIMENT)
+    assert decided["decision"] == CONTINUE and "minimum sample" in decided["reasons"][0]
+
+
+def test_continue_when_not_yet_conclusive_then_stop_at_the_maximum_duration():
+    sim = simulate("b", 4000, seed=8, start=START)
+    early, _ = _decision(sim, EXPERIMENT, seconds=6 * 86400)
+    assert early["decision"] == CONTINUE and "not yet conclusive" in early["reasons"][0]
+    late = decide(analyze(sim.stats_at(7 * 86400), EXPERIMENT, START + timedelta(days=7, hours=1)))
+    assert late["decision"] == STOP and "maximum duration" in late["reasons"][0]
+
+
+def test_sample_ratio_mismatch_blocks_every_decision():
+    lossy = simulate("b", 20000, seed=9, start=START, imbalance=0.08, treatment=ArmTruth().with_effects(quality=0.05))
+    decided, analysis = _decision(lossy, EXPERIMENT)
+    assert decided["decision"] == INVALID and analysis.srm["p_value"] < 0.001 and "sample-ratio mismatch" in decided["reasons"][0]
+
+
+def test_results_are_stored_per_look_and_the_sequential_p_value_runs(warehouse, tmp_path):
+    sim = simulate("stored", 6000, seed=12, start=START, treatment=ArmTruth().with_effects(quality=0.03))
+    _load(warehouse, sim, tmp_path, "stored")
+    experiment = experiment_for("stored", 0.5, start_time=START)
+    looks = [START + timedelta(days=d) for d in (2, 4, 6)]
+    docs = [analyze_experiment(warehouse, experiment, t) for t in looks]
+    analyze_experiment(warehouse, experiment, looks[-1])  # a rerun of the same look replaces it
+    frame = warehouse.query("ab/ab_previous_sequential.sql", {"experiment_id": "stored", "as_of": looks[-1] + timedelta(hours=1)})
+    assert len(frame) == len(docs[-1]["metrics"])
+    with warehouse.transaction() as cur:
+        cur.execute("SELECT COUNT(*), COUNT(DISTINCT analyzed_at) FROM ab_decisions WHERE experiment_id = 'stored'")
+        assert tuple(cur.fetchone()) == (3, 3)
+        cur.execute("SELECT decision, metric, p_value_sequential FROM v_ab_results WHERE experiment_id = 'stored' AND metric = 'quality' "
+                    "ORDER BY analyzed_at")
+        rows = cur.fetchall()
+    assert [r[0] for r in rows][-1] == PROMOTE
+    sequential = [r[2] for r in rows]
+    assert all(b <= a for a, b in zip(sequential, sequential[1:]))  # running minimum across looks
+
+
+def test_cli_analyze_json_and_unregistered_defaults(tmp_path, capsys):
+    sim = simulate("cli-exp", 6000, treatment_share=0.2, seed=13, start=START, treatment=ArmTruth().with_effects(quality=0.03))
+    sim.write_jsonl(tmp_path / "r.jsonl", tmp_path / "s.jsonl")
+    assert main(["ab", "analyze", "--requests", str(tmp_path / "r.jsonl"), "--sessions", str(tmp_path / "s.jsonl"),
+                 "--experiment", "cli-exp", "--treatment-share", "0.2", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["decision"] == PROMOTE and doc["registered"] is False and doc["srm"]["status"] == "ok"
+    assert set(doc["metrics"]) == {"quality", "latency_ms", "cost_usd", "error_rate", "cart_add", "escalated", "continued", "duration_s"}
+    for metric in doc["metrics"].values():
+        assert {"control_mean", "treatment_mean", "effect", "ci_low", "ci_high", "p_value", "p_value_sequential"} <= set(metric)
+    # the wrong share is a sample-ratio mismatch
+    assert main(["ab", "analyze", "--requests", str(tmp_path / "r.jsonl"), "--sessions", str(tmp_path / "s.jsonl"),
+                 "--experiment", "cli-exp", "--treatment-share", "0.5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["decision"] == INVALID
+    # --as-of early: under the minimum sample
+    assert main(["ab", "analyze", "--requests", str(tmp_path / "r.jsonl"), "--experiment", "cli-exp", "--treatment-share", "0.2",
+                 "--as-of", "2026-11-20T12:00:00Z", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["decision"] == CONTINUE
+    assert main(["ab", "analyze", "--requests", str(tmp_path / "r.jsonl"), "--experiment", "other"]) == 2
+    assert "no valid request events for experiment 'other'" in capsys.readouterr().err
+
+
+def test_aa_validity_on_a_reduced_scale():
+    result = aa_study(experiments=60, looks=30, sessions_per_arm=3000, seed=100)
+    assert result["ever_promote_or_rollback"] <= 0.05 + 2 * 0.03  # 5% plus simulation error at 60 experiments
+
+
+def test_power_on_a_reduced_scale():
+    table = power_study(effects=(0.03,), sizes=(1_000, 5_000), experiments=20)["promoted_share"]["+0.03"]
+    assert table["5000"] >= 0.9 and table["5000"] >= table["1000"]

@@ -104,7 +104,12 @@ def _check(policy: CanaryPolicy, where: str) -> list[str]:
                             f"got {getattr(policy, name)!r}")
     if policy.fail_alpha_per_stage > policy.alpha:
         problems.append(f"{where}: 'fail_alpha_per_stage' ({policy.fail_alpha_per_stage}) must not exceed 'alpha' ({policy.alpha})")
-    pcts = [s.traffic_pct for s in policy.stages]
+    return problems + _check_stages(policy.stages, where)
+
+
+def _check_stages(stages: tuple[Stage, ...] | list[Stage], where: str) -> list[str]:
+    problems = []
+    pcts = [s.traffic_pct for s in stages]
     if pcts != sorted(pcts) or len(set(pcts)) != len(pcts):
         problems.append(f"{where}: stage traffic_pct must strictly increase, got {pcts}")
     if pcts and pcts[-1] != 100:
@@ -135,8 +140,10 @@ def load_policy(path: Path | str | None = None) -> CanaryPolicy:
             problems.append(f"{path}: stage {number}: 'traffic_pct' must be a number in (0, 100], got {pct!r}")
         if not _number_ok(minutes, 0, 24 * 60, float):
             problems.append(f"{path}: stage {number}: 'window_minutes' must be a number in [0, 1440], got {minutes!r}")
-        if not problems:
+        if _number_ok(pct, 0.01, 100, float) and _number_ok(minutes, 0, 24 * 60, float):
             stages.append(Stage(number, float(pct), float(minutes)))
+    if len(stages) == len(raw_stages):
+        problems += _check_stages(stages, str(path))
     values: dict[str, Any] = {}
     for dotted, (name, low, high, kind) in _FIELDS.items():
         value = _lookup(doc, dotted)
@@ -152,10 +159,12 @@ def load_policy(path: Path | str | None = None) -> CanaryPolicy:
             problems.append(f"{path}: 'cloudwatch.namespace' must be a non-empty name not starting with 'AWS/', got {namespace!r}")
         else:
             values["cloudwatch_namespace"] = namespace
+    if "alpha" in values and "fail_alpha_per_stage" in values and values["fail_alpha_per_stage"] > values["alpha"]:
+        problems.append(f"{path}: 'fail_alpha_per_stage' ({values['fail_alpha_per_stage']}) must not exceed 'alpha' ({values['alpha']})")
     if problems:
         raise ConfigError(problems)
     policy = CanaryPolicy(stages=tuple(stages), **values)
-    problems = _check(policy, str(path))
+    problems = _check(policy, str(path))  # what the defaults and the file give together
     if problems:
         raise ConfigError(problems)
     return policy

@@ -47,13 +47,11 @@ def sufficient_stats(warehouse, experiment_id: str, as_of: datetime) -> Sufficie
     params = {"experiment_id": experiment_id, "as_of": as_of}
     found = SufficientStats(requests=_rows_by_arm(warehouse.query("ab/ab_request_sums.sql", params)),
                             sessions=_rows_by_arm(warehouse.query("ab/ab_session_sums.sql", params)))
-    for arm in ARMS:
-        n_ok = int(found.requests.get(arm, {}).get("ok", 0))
-        if n_ok == 0:
-            continue
-        q_low, q_high = quantile_interval_fractions(n_ok)
-        row = warehouse.query("ab/ab_latency_p95.sql", {**params, "arm": arm, "q_low": q_low, "q_high": q_high}).iloc[0]
-        found.p95[arm] = {k: float(row[k]) for k in ("requests", "p95", "p95_low", "p95_high")}
+    n_ok = [int(found.requests.get(arm, {}).get("ok", 0)) for arm in ARMS]
+    if min(n_ok) > 0:
+        q_low, q_high = quantile_interval_fractions(min(n_ok))
+        for row in warehouse.query("ab/ab_latency_p95.sql", {**params, "q_low": q_low, "q_high": q_high}).to_dict("records"):
+            found.p95[row["arm"]] = {k: float(row[k]) for k in ("requests", "p95", "p95_low", "p95_high")}
     conflicts = warehouse.query("ab/ab_arm_conflicts.sql", params)
     found.sessions_in_both_arms = int(conflicts.iloc[0, 0] or 0)
     return found

@@ -130,9 +130,10 @@ class SimulatedTraffic:
             out = {k: v[mask] for k, v in self.session_outcomes.items()}
             found.sessions[arm] = {"sessions": float(mask.sum()), **{k: float(v.sum()) for k, v in out.items()},
                                    **{f"{k}_sq": float((v * v).sum()) for k, v in out.items()}}
-            latencies = self.request["latency_ms"][request_included & (self.session_arm[self.request_session] == code)]
-            if len(latencies):
-                q_low, q_high = quantile_interval_fractions(len(latencies))
+        arm_latencies = [self.request["latency_ms"][request_included & (self.session_arm[self.request_session] == code)] for code in (0, 1)]
+        if min(len(v) for v in arm_latencies) > 0:
+            q_low, q_high = quantile_interval_fractions(min(len(v) for v in arm_latencies))  # as the SQL does
+            for arm, latencies in zip(("control", "treatment"), arm_latencies):
                 found.p95[arm] = {"requests": float(len(latencies)), "p95": float(np.quantile(latencies, 0.95)),
                                   "p95_low": float(np.quantile(latencies, q_low, method="inverted_cdf")),
                                   "p95_high": float(np.quantile(latencies, q_high, method="inverted_cdf"))}

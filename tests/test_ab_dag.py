@@ -1,0 +1,106 @@
+"""ab_analysis end to end with dag.test(): hourly event files in the object store (a local folder), loaded
+with quarantine, analysed, stored, a proposal published and applied only when a person asks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from mangaeval.ab.simulator import ArmTruth, simulate
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.integration
+EXPERIMENT_ID = "sonnet-4-5-vs-3-5-v2-recommendation"  # registered in include/config/experiments.yaml (share 0.10)
+
+
+@pytest.fixture(scope="module")
+def airflow_env(tmp_path_factory):
+    home = tmp_path_factory.mktemp("airflow_home_ab")
+    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db"}
+    for name in ("MANGAEVAL_WAREHOUSE_URI", "MANGAEVAL_EVENTS_URI", "MANGAEVAL_ROUTING_URI"):
+        env.pop(name, None)
+    subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    return env
+
+
+def run_ab_dag(env: dict, data_dir: Path, conf: dict) -> dict:
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "dagrun" / "run_dag.py"), "2026-11-26T00:05:00+00:00", json.dumps(conf),
+                           str(ROOT / "dags"), "ab_analysis"], env={**env, "MANGAEVAL_DATA_DIR": str(data_dir)},
+                          capture_output=True, text=True, timeout=600)
+    lines = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in proc.stdout.splitlines() if line.startswith(("DAGRUN_STATE", "TASK_STATES"))}
+    assert "DAGRUN_STATE" in lines, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return {"state": lines["DAGRUN_STATE"], "tasks": json.loads(lines.get("TASK_STATES", "{}")), "log": proc.stdout + proc.stderr}
+
+
+def _write_hourly_events(data: Path) -> None:
+    sim = simulate(EXPERIMENT_ID, 24000, treatment_share=0.10, seed=21, start=datetime(2026, 11, 20), duration_s=5 * 86400,
+                   control=ArmTruth(config_id="sonnet-3-5-v2"),
+                   treatment=ArmTruth(config_id="sonnet-4-5").with_effects(quality=0.04))
+    for kind, frame, column in (("requests", sim.request_events(), "event_time"), ("sessions", sim.session_events(), "started_at")):
+        hours = frame[column].str.slice(0, 13)
+        for hour, part in frame.groupby(hours):
+            folder = data / "events" / kind / f"dt={hour[:10]}" / f"hour={hour[11:13]}"
+            folder.mkdir(parents=True, exist_ok=True)
+            part.to_json(folder / "part-0.jsonl", orient="records", lines=True)
+    bad = data / "events" / "requests" / "dt=2026-11-21" / "hour=03" / "part-bad.jsonl"
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    bad.write_text('{"experiment_id": "x"}\nnot json\n')
+
+
+def _publish_routing(data: Path) -> None:
+    from mangaeval.models import load_configurations, load_model_catalog
+    from mangaeval.objectstore import LocalStore
+    from mangaeval.routing.document import build_document
+    from mangaeval.routing.publish import publish
+
+    configs = load_configurations(None, load_model_catalog())
+    recommendation = {i: {"config_id": "sonnet-3-5-v2", "reason": "test"} for i in ("recommendation", "faq")}
+    publish(LocalStore(data), build_document("nightly-1", "v1", "2026-11-25T02:00:00Z", recommendation, configs, "sonnet-3-5-v2"))
+
+
+def test_ab_analysis_dag_loads_analyses_stores_and_proposes_then_applies_on_request(airflow_env, tmp_path):
+    data = tmp_path / "data"
+    _write_hourly_events(data)
+    _publish_routing(data)
+    conf = {"reload_all": True, "as_of": "2026-11-26T00:00:00Z"}
+    result = run_ab_dag(airflow_env, data, conf)
+    assert result["state"] == "success", result["log"][-4000:]
+    assert "2 malformed row(s) quarantined" in result["log"]
+    experiments = json.loads((data / "experiments" / "current.json").read_text())
+    assert experiments["experiments"][0]["id"] == EXPERIMENT_ID and experiments["experiments"][0]["status"] == "running"
+    proposals = sorted((data / "ab" / "proposals" / EXPERIMENT_ID).glob("*.json"))
+    assert len(proposals) == 1 and json.loads(proposals[0].read_text())["decision"] == "PROMOTE_TREATMENT"
+    routing = json.loads((data / "routing" / "current.json").read_text())
+    assert routing["routes"]["recommendation"]["config_id"] == "sonnet-3-5-v2"  # proposed, not applied
+
+    from mangaeval.warehouse import connect
+
+    wh = connect(f"duckdb:///{data / 'warehouse.duckdb'}")
+    try:
+        with wh.transaction() as cur:
+            cur.execute("SELECT decision, control_sessions > treatment_sessions FROM ab_decisions")
+            assert cur.fetchall() == [("PROMOTE_TREATMENT", True)]
+            cur.execute("SELECT COUNT(*) FROM event_quarantine")
+            assert cur.fetchone()[0] == 2
+    finally:
+        wh.close()
+
+    applied = run_ab_dag(airflow_env, data, {**conf, "apply_proposals": True})
+    assert applied["state"] == "success", applied["log"][-4000:]
+    routing = json.loads((data / "routing" / "current.json").read_text())
+    assert routing["routes"]["recommendation"]["config_id"] == "sonnet-4-5"
+    assert routing["routes"]["faq"]["config_id"] == "sonnet-3-5-v2"
+    assert EXPERIMENT_ID in routing["routes"]["recommendation"]["reason"]
+
+
+def test_bad_parameters_fail_the_first_task(airflow_env, tmp_path):
+    result = run_ab_dag(airflow_env, tmp_path / "data", {"experiments": ["no-such-experiment"]})
+    assert result["state"] == "failed" and result["tasks"]["plan"] == "failed"
+    assert "not in include/config/experiments.yaml" in result["log"]

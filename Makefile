@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test test-unit bench lock clean golden
+.PHONY: install run test test-unit bench lock clean golden services
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
@@ -35,7 +35,17 @@ run: install
 	echo "model_evaluation finished in $$(( $$(date +%s) - start ))s (task logs: airflow_home/last-run.log)"
 	@$(VENV)/bin/mangaeval report
 
-test: install
+# Integration tests use the machine's PostgreSQL on 127.0.0.1:5432: start it if it is installed but stopped.
+# Where there is none, those tests skip with the reason; everything else runs.
+services:
+	@if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+	  if command -v pg_ctlcluster >/dev/null; then \
+	    for v in $$(ls /etc/postgresql 2>/dev/null); do pg_ctlcluster --skip-systemctl-redirect $$v main start || true; done; \
+	  fi; \
+	  pg_isready -q -h 127.0.0.1 -p 5432 || echo "make: PostgreSQL is not running on 127.0.0.1:5432: its tests will skip"; \
+	fi
+
+test: install services
 	$(PY) -m pytest -q
 
 bench: install

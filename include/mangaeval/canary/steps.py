@@ -1,0 +1,231 @@
+"""The canary_rollout DAG's steps (the DAG only wires them): plan, start, warm-up, one stage, rollback on
+failure, report. Every step rebuilds what it needs from the plan, so a retried task redoes exactly its part."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from mangaeval.canary import split
+from mangaeval.canary.policy import load_policy
+from mangaeval.canary.rollout import Clock, RolloutPlan, StageOutcome, run_stage
+from mangaeval.canary.simulator import SCENARIOS, SimulatedTraffic
+from mangaeval.errors import MangaEvalError
+
+log = logging.getLogger(__name__)
+MODES = ("live", "simulate")
+
+
+def _naive_utc(moment: Any) -> datetime:
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def default_rollout_id(run_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.:+-]", "-", run_id)[:128].lstrip("-_.:+") or "rollout"
+
+
+def plan_rollout(params: dict[str, Any], run_id: str, origin: Any) -> dict[str, Any]:
+    """Trigger parameters -> a plan; every problem listed before any traffic moves."""
+    from mangaeval.intents import intent_names
+    from mangaeval.models import load_configurations, load_model_catalog, available_prompt_versions, validate_config_entry
+
+    problems: list[str] = []
+    mode = params.get("mode") or "live"
+    if mode not in MODES:
+        problems.append(f"'mode' must be one of {list(MODES)}, got {mode!r}")
+    scenario = params.get("scenario")
+    if mode == "simulate" and scenario not in SCENARIOS:
+        problems.append(f"'scenario' must be one of {sorted(SCENARIOS)} in simulate mode, got {scenario!r}")
+    candidate = params.get("candidate")
+    candidate_id = None
+    if isinstance(candidate, dict):
+        config, entry_problems = validate_config_entry(candidate, "'candidate'", load_model_catalog(), available_prompt_versions())
+        problems += entry_problems
+        candidate_id = config.id if config else None
+    elif isinstance(candidate, str) and candidate:
+        configs = load_configurations()
+        if candidate not in configs:
+            problems.append(f"'candidate': unknown configuration id {candidate!r} (known: {', '.join(configs)})")
+        candidate_id = candidate
+    elif mode == "simulate" and scenario in SCENARIOS:
+        candidate_id = SCENARIOS[scenario].candidate.config_id
+    else:
+        problems.append("'candidate' is required: a configuration id or {id, model_id, temperature, top_p, max_tokens, system_prompt_version}")
+    intents = params.get("intents") or []
+    unknown = [i for i in intents if i not in intent_names()]
+    if unknown:
+        problems.append(f"'intents': unknown intent(s) {unknown} (known: {', '.join(intent_names())})")
+    time_scale = params.get("time_scale", 1.0)
+    if isinstance(time_scale, bool) or not isinstance(time_scale, (int, float)) or not 0 <= time_scale <= 1:
+        problems.append(f"'time_scale' must be a number in [0, 1] (1 = real windows, 0 = no waiting), got {time_scale!r}")
+    warmup = params.get("warmup_requests")
+    if warmup is not None and (isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0):
+        problems.append(f"'warmup_requests' must be a whole number >= 0, got {warmup!r}")
+    rollout_id = params.get("rollout_id") or default_rollout_id(run_id)
+    try:
+        split.checked_rollout_id(rollout_id)
+    except MangaEvalError as exc:
+        problems.append(str(exc))
+    policy = load_policy()
+    if problems:
+        raise MangaEvalError("canary_rollout parameters:\n" + "\n".join(f"- {p}" for p in problems))
+    if warmup is None:
+        warmup = SCENARIOS[scenario].warmup_requests if mode == "simulate" and SCENARIOS[scenario].warmup_requests is not None \
+            else policy.warmup_requests
+    plan = RolloutPlan(rollout_id, candidate_id, sorted(intents) or ["*"], policy, _naive_utc(origin), mode=mode,
+                       scenario=scenario if mode == "simulate" else None, seed=int(params.get("seed") or 0),
+                       time_scale=float(time_scale), warmup_requests=int(warmup))
+    doc = plan.to_dict()
+    doc["candidate"] = candidate if isinstance(candidate, dict) else None
+    doc["cloudwatch"] = bool(params.get("cloudwatch", True))
+    return doc
+
+
+def _plan(doc: dict[str, Any]) -> RolloutPlan:
+    return RolloutPlan.from_dict({k: v for k, v in doc.items() if k not in ("candidate", "cloudwatch")})
+
+
+def _store():
+    from mangaeval.objectstore import open_store
+
+    return open_store()  # MANGAEVAL_ROUTING_URI: next to the routing table the bot already reads
+
+
+def _warehouse():
+    from mangaeval.warehouse import connect
+
+    warehouse = connect()
+    warehouse.ensure_schema()
+    return warehouse
+
+
+def start_rollout(doc: dict[str, Any]) -> dict[str, Any]:
+    plan = _plan(doc)
+    result = split.start(_store(), plan.rollout_id, plan.candidate_config_id, plan.intents)
+    log.info("rollout %s: split version 0 (no canary traffic) is current: %s", plan.rollout_id, result)
+    return result
+
+
+def warm_up(doc: dict[str, Any]) -> dict[str, Any]:
+    from mangaeval.canary import warmup
+    from mangaeval.canary.records import store_events, warmup_experiment_id
+
+    plan = _plan(doc)
+    experiment_id = warmup_experiment_id(plan.rollout_id)
+    if plan.mode == "simulate":
+        traffic = SimulatedTraffic(SCENARIOS[plan.scenario], plan.seed)
+        events = traffic.warm_up(plan.warmup_requests, plan.origin).to_events(experiment_id, f"{plan.rollout_id}-warmup")
+        served = traffic.candidate_served
+    else:
+        events, served = _live_warm_up(doc, plan, experiment_id), 0
+    warehouse = _warehouse()
+    try:
+        store_events(warehouse, f"canary/{plan.rollout_id}/warmup", events)
+    finally:
+        warehouse.close()
+    result = {**warmup.summary(events), "candidate_served": served}
+    log.info("warm-up of %s: %s (recorded, not judged)", plan.candidate_config_id, result)
+    return result
+
+
+def _live_warm_up(doc: dict[str, Any], plan: RolloutPlan, experiment_id: str):
+    from mangaeval.canary.warmup import live_warm_up
+    from mangaeval.models import ModelConfig, load_configurations
+    from mangaeval.pipeline import steps as pipeline_steps
+
+    config = ModelConfig(**doc["candidate"]) if doc.get("candidate") else load_configurations()[plan.candidate_config_id]
+    double = pipeline_steps.start_double_if_needed(f"canary-{plan.rollout_id}")  # no endpoint configured: the local double
+    try:
+        return live_warm_up(config, plan.intents, plan.warmup_requests, experiment_id, datetime.now(timezone.utc).replace(tzinfo=None),
+                            endpoint_url=double["endpoint_url"])
+    finally:
+        pipeline_steps.stop_double(double)
+
+
+def stage(doc: dict[str, Any], index: int, warm: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Run stage `index`; None when an earlier stage did not promote (the DAG skips the task)."""
+    from mangaeval.canary.cloudwatch import cloudwatch_sink
+    from mangaeval.canary.records import WarehouseFeed, warehouse_sink
+
+    plan = _plan(doc)
+    before = StageOutcome.from_dict(previous) if previous else None
+    if before is not None and before.action != "promote":
+        return None
+    warehouse = _warehouse()
+    try:
+        traffic = None
+        if plan.mode == "simulate":
+            traffic = SimulatedTraffic(SCENARIOS[plan.scenario], plan.seed,
+                                       candidate_served=before.candidate_served if before else warm.get("candidate_served", 0))
+        feed = WarehouseFeed(warehouse, plan.rollout_id, traffic)
+        clock = Clock(before.window_end if before else plan.origin, plan.time_scale) if plan.mode == "simulate" \
+            else Clock(None, plan.time_scale)
+        sinks = [warehouse_sink(warehouse)]
+        if doc.get("cloudwatch", True):
+            sinks.append(cloudwatch_sink(plan.policy.cloudwatch_namespace))
+        outcome = run_stage(plan, index, _store(), feed, clock, sinks, before,
+                            candidate_served=lambda: traffic.candidate_served if traffic else 0)
+    finally:
+        warehouse.close()
+    log.info("stage %d (%g%%): %s -> %s: %s", outcome.stage, outcome.traffic_pct, outcome.verdict, outcome.action,
+             "; ".join(outcome.reasons))
+    return outcome.to_dict()
+
+
+def rollback_on_failure(doc: dict[str, Any]) -> dict[str, Any]:
+    """A task failed (nothing could be judged): take the canary's traffic back first, then record why (the
+    warehouse may be what failed: recording is best effort, the rollback is not)."""
+    from mangaeval.canary.records import store_failure
+
+    plan = _plan(doc)
+    store = _store()
+    found = split.current(store)
+    stage_index = found[0]["stage"] if found and found[0]["rollout_id"] == plan.rollout_id else 0
+    reasons = [f"a task of the rollout failed during or after stage {stage_index}: nothing judged, traffic taken back to version 0"]
+    result = split.rollback(store, plan.rollout_id, reasons, stage_index)
+    log.error("rollout %s: %s", plan.rollout_id, reasons[0])
+    try:
+        warehouse = _warehouse()
+        try:
+            decided = set(warehouse.query("canary/rollout_decisions.sql", {"rollout_id": plan.rollout_id})["stage"].astype(int))
+            if stage_index in decided and stage_index < len(plan.policy.stages):
+                stage_index += 1  # that stage was decided: the next one failed before publishing its split
+            if stage_index:
+                store_failure(warehouse, plan.rollout_id, stage_index, plan.policy.stage(stage_index).traffic_pct, reasons,
+                              datetime.now(timezone.utc).replace(tzinfo=None))
+        finally:
+            warehouse.close()
+    except Exception as exc:  # the split is already safe; say why the record is missing
+        log.error("could not record the failure in the warehouse (%s: %s)", type(exc).__name__, exc)
+    return {"stage": stage_index, **{k: v for k, v in result.items() if k != "record"}}
+
+
+def report(doc: dict[str, Any]) -> dict[str, Any]:
+    """Every stage decision from the warehouse and the split now current. Fails the run when a task failed."""
+    plan = _plan(doc)
+    warehouse = _warehouse()
+    try:
+        decisions = warehouse.query("canary/rollout_decisions.sql", {"rollout_id": plan.rollout_id})
+    finally:
+        warehouse.close()
+    store = _store()
+    found = split.current(store)
+    record = split.rolled_back(store, plan.rollout_id)
+    stages = [{"stage": int(r["stage"]), "traffic_pct": float(r["traffic_pct"]), "verdict": r["verdict"], "action": r["action"],
+               "reasons": json.loads(r["reasons"])} for r in decisions.to_dict(orient="records")]
+    for s in stages:
+        log.info("stage %d (%g%%): %s -> %s  %s", s["stage"], s["traffic_pct"], s["verdict"], s["action"], "; ".join(s["reasons"][:2]))
+    completed = bool(stages) and stages[-1]["action"] == "complete"
+    result = {"rollout_id": plan.rollout_id, "result": "completed" if completed else ("rolled back" if record else "incomplete"),
+              "stages": stages, "current_split": found[0] if found else None}
+    log.info("rollout %s: %s; current split %s", plan.rollout_id, result["result"],
+             f"v{found[0]['version']} ({found[0]['canary_pct']:g}% canary)" if found else "none")
+    if any(s["verdict"] == "ERROR" for s in stages) or (record and not stages):
+        raise MangaEvalError(f"rollout {plan.rollout_id}: a task failed; traffic was taken back ({record and record['reasons']})")
+    return result
+

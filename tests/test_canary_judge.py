@@ -162,3 +162,10 @@ def test_thresholds_come_from_the_policy(field, value):
     j = judge(*sides(like_baseline(latency_p50_ms=1400, latency_p95_ms=2700, output_tokens=400)), policy)
     name = "latency" if field == "latency_max_ratio" else "cost_per_request"
     assert j.metrics[name]["status"] == "pass"
+
+
+def test_rare_errors_are_judged_by_an_exact_test():
+    """11 errors in 1,000 vs 0.5%: the z-test's light tail says p = 0.005 (a rollback); Fisher's exact says 0.017."""
+    e = judge_module.error_rate_metric(Side(requests=20000, errors=100), Side(requests=1000, errors=11), POLICY)
+    assert e["test"] == "fisher_exact" and e["p_value"] == pytest.approx(0.01675, abs=1e-4) and e["status"] == "pass"
+    assert judge_module.error_rate_metric(Side(requests=20000, errors=100), Side(requests=1000, errors=12), POLICY)["status"] == "fail"

@@ -143,7 +143,7 @@ def latency_metric(baseline: Side, canary: Side, policy: CanaryPolicy) -> dict[s
             "thresholds": thresholds}
 
 
-# --- error rate: one-sided two-proportion z-test and an absolute ceiling -----------------------------------------
+# --- error rate: one-sided two-proportion test (Fisher's exact) and an absolute ceiling -----------------------------------------
 def error_rate_metric(baseline: Side, canary: Side, policy: CanaryPolicy) -> dict[str, Any]:
     thresholds = {"ceiling": policy.error_ceiling, "fail_alpha": policy.fail_alpha_per_stage}
     b_ok, c_ok = baseline.requests > 0, canary.requests > 0
@@ -153,14 +153,17 @@ def error_rate_metric(baseline: Side, canary: Side, policy: CanaryPolicy) -> dic
     pooled = (baseline.errors + canary.errors) / (baseline.requests + canary.requests)
     se = math.sqrt(pooled * (1 - pooled) * (1 / baseline.requests + 1 / canary.requests))
     z = (pc - pb) / se if se > 0 else 0.0  # se = 0: both sides all-ok (or all-failed): no difference
-    p_value = float(stats.norm.sf(z))
+    # Errors are rare (~0.5%): a few per side, where the z-test's normal tail is too light and rolls back
+    # more often than alpha says. Fisher's exact test (one-sided) decides; z is reported beside it.
+    table = [[canary.errors, canary.requests - canary.errors], [baseline.errors, baseline.requests - baseline.errors]]
+    p_value = float(stats.fisher_exact(table, alternative="greater")[1])
     if pc > policy.error_ceiling:
         status, why = "fail", f"canary error rate {pc:.2%} above the ceiling {policy.error_ceiling:.0%}"
     elif p_value < policy.fail_alpha_per_stage:
         status, why = "fail", f"error rate {pc:.2%} vs {pb:.2%}: significant increase (p = {p_value:.2g} < {policy.fail_alpha_per_stage:g})"
     else:
         status, why = "pass", f"error rate {pc:.2%} vs {pb:.2%} (p = {p_value:.2g})"
-    return {"status": status, "reason": why, "baseline_value": pb, "canary_value": pc, "z": z, "p_value": p_value,
+    return {"status": status, "reason": why, "baseline_value": pb, "canary_value": pc, "z": z, "p_value": p_value, "test": "fisher_exact",
             "baseline_n": baseline.requests, "canary_n": canary.requests, "thresholds": thresholds}
 
 

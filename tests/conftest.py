@@ -15,6 +15,18 @@ from mangaeval.golden import load_dataset
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def postgres_test_uri(schema_prefix: str) -> str:
+    """A fresh schema on the machine's PostgreSQL (127.0.0.1:5432), or a skip saying why there is none."""
+    import uuid
+
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({exc}); the DuckDB run covers the same SQL")
+    return f"postgresql://postgres@127.0.0.1:5432/postgres?schema={schema_prefix}_{uuid.uuid4().hex[:10]}"
+
+
 @contextlib.contextmanager
 def running_double(seed: int = 7, time_scale: float = 0.0, **overrides: float) -> Iterator[DoubleInThread]:
     with DoubleInThread(seed=seed, time_scale=time_scale, profiles=load_profiles(overrides=overrides)) as double:

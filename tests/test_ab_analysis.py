@@ -5,7 +5,6 @@ and the A/A and power simulations on a reduced scale."""
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -21,6 +20,7 @@ from mangaeval.ab.simulator import ArmTruth, simulate
 from mangaeval.ab.study import aa_study, power_study
 from mangaeval.cli import main
 from mangaeval.warehouse import connect
+from tests.conftest import postgres_test_uri
 
 START = datetime(2026, 11, 20)
 END = START + timedelta(days=7)
@@ -31,12 +31,7 @@ def warehouse(request):
     if request.param == "duckdb":
         wh = connect("duckdb:///:memory:")
     else:
-        psycopg = pytest.importorskip("psycopg")
-        try:
-            psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=3).close()
-        except psycopg.OperationalError as exc:
-            pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({exc}); the DuckDB run covers the same SQL")
-        wh = connect(f"postgresql://postgres@127.0.0.1:5432/postgres?schema=test_ab_{uuid.uuid4().hex[:10]}")
+        wh = connect(postgres_test_uri("test_ab"))
     wh.ensure_schema()
     yield wh
     if hasattr(wh, "drop_schema"):

@@ -5,7 +5,6 @@ failed task takes the traffic back; CloudWatch on moto; the live warm-up against
 from __future__ import annotations
 
 import json
-import uuid
 from types import SimpleNamespace
 from datetime import datetime, timedelta
 
@@ -20,6 +19,7 @@ from mangaeval.canary.simulator import SCENARIOS, SimulatedTraffic
 from mangaeval.errors import MangaEvalError
 from mangaeval.objectstore import LocalStore
 from mangaeval.warehouse import connect
+from tests.conftest import postgres_test_uri
 
 pytestmark = pytest.mark.integration
 ORIGIN = "2026-11-24T10:00:00+00:00"
@@ -30,12 +30,7 @@ def warehouse_uri(request, tmp_path, monkeypatch):
     if request.param == "duckdb":
         uri = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
     else:
-        psycopg = pytest.importorskip("psycopg")
-        try:
-            psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=3).close()
-        except psycopg.OperationalError as exc:
-            pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({exc}); the DuckDB run covers the same SQL")
-        uri = f"postgresql://postgres@127.0.0.1:5432/postgres?schema=canary_{uuid.uuid4().hex[:10]}"
+        uri = postgres_test_uri("canary")
     monkeypatch.setenv("MANGAEVAL_WAREHOUSE_URI", uri)
     monkeypatch.setenv("MANGAEVAL_ROUTING_URI", str(tmp_path / "store"))
     yield uri

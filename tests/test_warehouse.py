@@ -3,7 +3,6 @@ idempotent and atomic; identifiers come from an allow-list."""
 
 from __future__ import annotations
 
-import uuid
 
 import numpy as np
 import pandas as pd
@@ -15,6 +14,7 @@ from mangaeval.warehouse.decide import decisions_document, run_tables
 from mangaeval.warehouse.policy import load_policy
 from mangaeval.warehouse.sqlfiles import checked_table, to_paramstyle
 from tests.warehouse_reference import frontier, metrics, recommendation
+from tests.conftest import postgres_test_uri
 
 POLICY = load_policy()
 INTENTS = ["recommendation", "faq", "chitchat", "order_tracking"]
@@ -55,13 +55,7 @@ def warehouse(request):
         yield wh
         wh.close()
         return
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=3).close()
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({exc}); the DuckDB run covers the same SQL")
-    schema = f"test_{uuid.uuid4().hex[:10]}"
-    wh = connect(f"postgresql://postgres@127.0.0.1:5432/postgres?schema={schema}")
+    wh = connect(postgres_test_uri("test"))
     yield wh
     wh.drop_schema()
     wh.close()

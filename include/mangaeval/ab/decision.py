@@ -7,12 +7,11 @@ then quality (Holm across the goal metrics); then cost; then the maximum duratio
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
 from typing import Any
 
 from scipy import stats
 
-from mangaeval.ab.analysis import Analysis
+from mangaeval.ab.analysis import Analysis, utc_naive
 from mangaeval.ab.experiments import Guardrail
 
 PROMOTE, REVIEW, ROLLBACK, CONTINUE, INVALID, STOP = (
@@ -100,7 +99,7 @@ def decide(analysis: Analysis) -> dict[str, Any]:
     quality = analysis.comparisons.get("quality")
     if quality is None:
         reasons.append("no scored quality in one arm yet")
-        return result(STOP if analysis.as_of >= _naive(e.end_time) else CONTINUE)
+        return result(STOP if analysis.as_of >= utc_naive(e.end_time) else CONTINUE)
     alpha = e.alpha
     q_p = analysis.holm_adjusted.get("quality", math.nan)
     q_text = (f"quality {_fmt(quality.control_mean)} -> {_fmt(quality.treatment_mean)} (effect {quality.effect:+.4f}, always-valid "
@@ -127,15 +126,11 @@ def decide(analysis: Analysis) -> dict[str, Any]:
         return result(PROMOTE)
     if q_p < alpha and 0 < quality.effect < e.min_effect:
         reasons.append(f"treatment better, but by less than the minimum effect {e.min_effect:g}: {q_text}")
-    if analysis.as_of >= _naive(e.end_time):
+    if analysis.as_of >= utc_naive(e.end_time):
         reasons.insert(0, f"maximum duration of {e.max_duration_days:g} days reached without a decisive difference: {q_text}; {cost_text}")
         return result(STOP)
     reasons.insert(0, f"not yet conclusive: {q_text}; {cost_text}")
     return result(CONTINUE)
-
-
-def _naive(value: datetime) -> datetime:
-    return value if value.tzinfo is None else value.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def report(analysis: Analysis) -> dict[str, Any]:

@@ -87,10 +87,6 @@ class Warehouse:
                 counts[table] = len(frame)
         return counts
 
-    def query_sql(self, relative: str, params: dict[str, Any]) -> pd.DataFrame:
-        """A query file of sql/ with bound parameters (alias of `query`, for readers of the live-traffic code)."""
-        return self.query(relative, params)
-
     def load_run(self, run_id: str, tables: dict[str, list[dict[str, Any]] | pd.DataFrame]) -> dict[str, int]:
         """Replace everything stored for `run_id` with `tables` (name -> rows), atomically."""
         counts = {}

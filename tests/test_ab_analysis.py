@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mangaeval.ab.analysis import analyze, sufficient_stats, utc_naive
@@ -62,6 +63,46 @@ def test_sql_sufficient_statistics_equal_a_direct_computation(warehouse, tmp_pat
     # as_of cuts by event time
     halfway = sufficient_stats(warehouse, "exp", START + timedelta(days=3.5))
     assert 0 < halfway.requests["control"]["sessions"] < from_sql.requests["control"]["sessions"]
+
+
+def test_sessions_seen_in_both_arms_are_counted_and_excluded_from_both(warehouse, tmp_path):
+    sim = simulate("exp", 400, seed=7, start=START)
+    _load(warehouse, sim, tmp_path)
+    clean = sufficient_stats(warehouse, "exp", END)
+    with warehouse.transaction() as cur:
+        cur.execute("SELECT session_id, MIN(event_time) FROM request_events WHERE arm = 'control' GROUP BY session_id ORDER BY session_id LIMIT 3")
+        switched = cur.fetchall()
+    stray = [{"load_id": "stray", "event_time": t, "experiment_id": "exp", "session_id": sid, "arm": "treatment", "config_id": "cfg",
+              "intent": "faq", "quality_score": 0.9, "latency_ms": 900.0, "input_tokens": 10, "output_tokens": 10, "cost_usd": 0.001,
+              "error_code": None} for sid, t in switched]
+    warehouse.replace_keyed("request_events", {"load_id": "stray"}, stray)
+    found = sufficient_stats(warehouse, "exp", END)
+    assert found.sessions_in_both_arms == 3
+    assert found.requests["control"]["sessions"] == clean.requests["control"]["sessions"] - 3
+    assert found.requests["treatment"] == pytest.approx(clean.requests["treatment"])
+    decided = decide(analyze(found, experiment_for("exp", 0.5, start_time=START), END))
+    assert any("3 session(s) appear in both arms" in reason for reason in decided["reasons"])
+
+
+def test_a_resent_session_event_is_quarantined_and_counted_once(warehouse, tmp_path):
+    sim = simulate("exp", 300, seed=8, start=START)
+    _load(warehouse, sim, tmp_path)
+    before = sufficient_stats(warehouse, "exp", END)
+    sessions = sim.session_events()
+    resent = sessions.iloc[:2].assign(cart_add=1 - sessions.iloc[:2]["cart_add"])  # the bot re-sent two, changed
+    late = tmp_path / "late-sessions.jsonl"
+    pd.concat([resent, sessions.iloc[:1].assign(session_id="exp-new-session")]).to_json(late, orient="records", lines=True)
+    for _ in range(2):  # a reload gives the same result
+        result = load_event_file(warehouse, late, "sessions", "late/sessions")
+        assert result["loaded"] == 1 and result["quarantined"] == 2
+        assert f"late/sessions:1: session {sessions.iloc[0]['session_id']!r} of experiment 'exp' already loaded from e/sessions (re-sent event)" in result["problems"]
+        with warehouse.transaction() as cur:
+            cur.execute("SELECT COUNT(*) FROM event_quarantine WHERE load_id = 'late/sessions'")
+            assert cur.fetchone()[0] == 2
+    after = sufficient_stats(warehouse, "exp", END)
+    arm_of_new = sessions.iloc[0]["arm"]
+    assert after.sessions[arm_of_new]["sessions"] == before.sessions[arm_of_new]["sessions"] + 1
+    assert after.sessions[arm_of_new]["cart_add"] == before.sessions[arm_of_new]["cart_add"] + sessions.iloc[0]["cart_add"]
 
 
 def test_loads_are_idempotent_and_quarantine_is_kept(warehouse, tmp_path):

@@ -12,7 +12,7 @@ from mangaeval.results import rows_to_frame
 from mangaeval.warehouse import connect
 from mangaeval.warehouse.decide import decisions_document, run_tables
 from mangaeval.warehouse.policy import load_policy
-from mangaeval.warehouse.sqlfiles import checked_table, to_paramstyle
+from mangaeval.warehouse.sqlfiles import checked_table, engine_variant, placeholders, read_sql, to_paramstyle
 from tests.warehouse_reference import frontier, metrics, recommendation
 from tests.conftest import postgres_test_uri
 
@@ -124,3 +124,14 @@ def test_identifiers_come_from_an_allow_list_and_values_are_bound():
         checked_table("eval_results; DROP TABLE x")
     assert to_paramstyle("WHERE run_id = :run_id AND x::int = 1", "dollar") == "WHERE run_id = $run_id AND x::int = 1"
     assert to_paramstyle("WHERE run_id = :run_id AND p LIKE 'a%'", "pyformat") == "WHERE run_id = %(run_id)s AND p LIKE 'a%%'"
+
+
+def test_an_engine_variant_replaces_a_query_file_only_where_one_exists():
+    assert engine_variant("ab/ab_latency_p95.sql", "redshift") == "ab/redshift/ab_latency_p95.sql"
+    assert engine_variant("ab/ab_latency_p95.sql", "portable") == "ab/ab_latency_p95.sql"
+    assert engine_variant("ab/ab_request_sums.sql", "redshift") == "ab/ab_request_sums.sql"
+    # the Redshift variant answers with the same columns, from parameters the caller passes
+    portable, redshift = read_sql("ab/ab_latency_p95.sql"), read_sql("ab/redshift/ab_latency_p95.sql")
+    for column in ("p95", "p95_low", "p95_high", "requests"):
+        assert f"AS {column}" in portable and f"AS {column}" in redshift
+    assert placeholders(redshift) <= {"experiment_id", "as_of", "q_low", "q_high", "fractions"}

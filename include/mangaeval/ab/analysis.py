@@ -15,6 +15,8 @@ from mangaeval.ab.experiments import METRICS, Experiment
 from mangaeval.ab.stats import ArmSums, Comparison, compare, holm, quantile_interval_fractions, sample_ratio_mismatch
 
 ARMS = ("control", "treatment")
+BOTH_ARMS = "both"  # the arm label sql/ab/ab_request_sums.sql gives sessions seen in both arms
+P95 = 0.95
 REQUEST_METRICS = {  # metric -> (denominator x, numerator y) columns of sql/ab/ab_request_sums.sql
     "quality": ("scored", "quality"),
     "latency_ms": ("ok", "latency_ms"),
@@ -45,15 +47,16 @@ def _rows_by_arm(frame) -> dict[str, dict[str, float]]:
 def sufficient_stats(warehouse, experiment_id: str, as_of: datetime) -> SufficientStats:
     """Run the sufficient-statistics SQL for one experiment up to `as_of` (naive UTC)."""
     params = {"experiment_id": experiment_id, "as_of": as_of}
-    found = SufficientStats(requests=_rows_by_arm(warehouse.query("ab/ab_request_sums.sql", params)),
-                            sessions=_rows_by_arm(warehouse.query("ab/ab_session_sums.sql", params)))
+    requests = _rows_by_arm(warehouse.query("ab/ab_request_sums.sql", params))
+    both = requests.pop(BOTH_ARMS, {})  # sessions seen in both arms: reported, excluded from both
+    found = SufficientStats(requests=requests, sessions=_rows_by_arm(warehouse.query("ab/ab_session_sums.sql", params)),
+                            sessions_in_both_arms=int(both.get("sessions", 0)))
     n_ok = [int(found.requests.get(arm, {}).get("ok", 0)) for arm in ARMS]
     if min(n_ok) > 0:
         q_low, q_high = quantile_interval_fractions(min(n_ok))
-        for row in warehouse.query("ab/ab_latency_p95.sql", {**params, "q_low": q_low, "q_high": q_high}).to_dict("records"):
+        bounds = {**params, "fractions": [P95, q_low, q_high], "q_low": q_low, "q_high": q_high}
+        for row in warehouse.query("ab/ab_latency_p95.sql", bounds).to_dict("records"):
             found.p95[row["arm"]] = {k: float(row[k]) for k in ("requests", "p95", "p95_low", "p95_high")}
-    conflicts = warehouse.query("ab/ab_arm_conflicts.sql", params)
-    found.sessions_in_both_arms = int(conflicts.iloc[0, 0] or 0)
     return found
 
 

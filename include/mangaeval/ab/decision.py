@@ -72,7 +72,7 @@ def decide(analysis: Analysis) -> dict[str, Any]:
     srm = analysis.srm
     guardrails = {g.metric: evaluate_guardrail(analysis, g) for g in e.guardrails}
     if analysis.sessions_in_both_arms:
-        reasons.append(f"warning: {analysis.sessions_in_both_arms} session(s) appear in both arms (assignment or logging bug)")
+        reasons.append(f"warning: {analysis.sessions_in_both_arms} session(s) appear in both arms (assignment or logging bug): excluded from both")
 
     def result(decision: str) -> dict[str, Any]:
         return {"decision": decision, "reasons": reasons, "guardrails": guardrails}

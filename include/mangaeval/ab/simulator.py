@@ -134,7 +134,7 @@ class SimulatedTraffic:
         if min(len(v) for v in arm_latencies) > 0:
             q_low, q_high = quantile_interval_fractions(min(len(v) for v in arm_latencies))  # as the SQL does
             for arm, latencies in zip(("control", "treatment"), arm_latencies):
-                found.p95[arm] = {"requests": float(len(latencies)), "p95": float(np.quantile(latencies, 0.95)),
+                found.p95[arm] = {"requests": float(len(latencies)), "p95": float(np.quantile(latencies, 0.95, method="inverted_cdf")),
                                   "p95_low": float(np.quantile(latencies, q_low, method="inverted_cdf")),
                                   "p95_high": float(np.quantile(latencies, q_high, method="inverted_cdf"))}
         return found

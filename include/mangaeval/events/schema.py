@@ -37,6 +37,7 @@ class ParsedEvents:
     kind: str
     rows: pd.DataFrame
     quarantined: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)  # the file line of each valid row
 
     @property
     def counts(self) -> dict[str, int]:
@@ -182,7 +183,7 @@ def parse_file(path: str | Path, kind: str, intents: Iterable[str] | None = None
         intents = load_intents()
     intents = frozenset(intents)
     source = source or str(path)
-    rows, quarantined, seen_sessions = [], [], set()
+    rows, lines, quarantined, seen_sessions = [], [], [], set()
     for number, record, problem in _records(path):
         if problem is None:
             try:
@@ -193,12 +194,13 @@ def parse_file(path: str | Path, kind: str, intents: Iterable[str] | None = None
                         raise _RowError(f"duplicate session {row['session_id']!r} of experiment {row['experiment_id']!r}")
                     seen_sessions.add(key)
                 rows.append(row)
+                lines.append(number)
                 continue
             except _RowError as exc:
                 problem = str(exc)
         raw = record if isinstance(record, str) else json.dumps(record, ensure_ascii=False, default=str)
         quarantined.append({"source": source, "line": number, "kind": kind, "reason": problem, "raw": raw[:2000]})
-    return ParsedEvents(kind, pd.DataFrame(rows, columns=KINDS[kind]), quarantined)
+    return ParsedEvents(kind, pd.DataFrame(rows, columns=KINDS[kind]), quarantined, lines)
 
 
 def format_problems(parsed: ParsedEvents, limit: int = 20) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlparse
 
 import pandas as pd
@@ -15,7 +15,7 @@ import pyarrow as pa
 from mangaeval.errors import MangaEvalError
 from mangaeval.paths import DATA_DIR
 from mangaeval.results import RESULT_SCHEMA
-from mangaeval.warehouse.sqlfiles import KEYED_TABLES, RUN_TABLES, VIEW_FILES, checked_table, ddl_files, statements, to_paramstyle, read_sql
+from mangaeval.warehouse.sqlfiles import KEYED_TABLES, RUN_TABLES, VIEW_FILES, checked_table, ddl_files, engine_variant, placeholders, statements, to_paramstyle, read_sql
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 QUERIES = {"aggregates": "queries/metrics.sql", "frontier": "queries/frontier.sql", "recommendation": "queries/recommendation.sql",
@@ -68,8 +68,10 @@ class Warehouse:
         """Replace the rows of `table` whose key columns equal `key` by `rows`, atomically (idempotent reloads)."""
         return self.replace_many({table: (key, rows)})[table]
 
-    def replace_many(self, changes: dict[str, tuple[dict[str, Any], Any]]) -> dict[str, int]:
-        """Several keyed replacements in ONE transaction: all land, or none does."""
+    def replace_many(self, changes: dict[str, tuple[dict[str, Any], Any]],
+                     then: Callable[[Any], None] | None = None) -> dict[str, int]:
+        """Several keyed replacements in ONE transaction: all land, or none does. `then(cursor)` runs last in
+        the same transaction (a check or correction that must see the new rows; if it raises, nothing lands)."""
         counts = {}
         with self.transaction() as cur:
             for table, (key, rows) in changes.items():
@@ -85,7 +87,32 @@ class Warehouse:
                 if len(frame):
                     self._insert(cur, table, frame)
                 counts[table] = len(frame)
+            if then is not None:
+                then(cur)
         return counts
+
+    def fetch_in(self, cur: Any, relative: str, params: dict[str, Any]) -> pd.DataFrame:
+        """A query file's rows, on a cursor of an open transaction."""
+        cur.execute(*self._statement(relative, params))
+        return pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description])
+
+    def execute_in(self, cur: Any, relative: str, params: dict[str, Any]) -> None:
+        """A single-statement SQL file, on a cursor of an open transaction."""
+        cur.execute(*self._statement(relative, params))
+
+    def insert_in(self, cur: Any, table: str, rows: pd.DataFrame) -> None:
+        """Rows appended to an allow-listed table, on a cursor of an open transaction."""
+        if len(rows):
+            self._insert(cur, checked_table(table), rows)
+
+    def _statement(self, relative: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """A query file's text in this driver's parameter style (the engine's variant where there is one), and
+        the parameters it uses: an engine's variant may use fewer than the portable file, and DuckDB rejects
+        unused ones."""
+        text = "\n".join(line for line in read_sql(engine_variant(relative, self.ddl_folder)).splitlines()
+                         if not line.strip().startswith("--")).strip().rstrip(";")
+        used = placeholders(text)
+        return to_paramstyle(text, self.paramstyle), {k: v for k, v in params.items() if k in used}
 
     def load_run(self, run_id: str, tables: dict[str, list[dict[str, Any]] | pd.DataFrame]) -> dict[str, int]:
         """Replace everything stored for `run_id` with `tables` (name -> rows), atomically."""
@@ -108,9 +135,8 @@ class Warehouse:
         return counts
 
     def query(self, relative: str, params: dict[str, Any]) -> pd.DataFrame:
-        sql = to_paramstyle(read_sql(relative).strip().rstrip(";"), self.paramstyle)
         with self.transaction() as cur:
-            cur.execute(sql, params)
+            cur.execute(*self._statement(relative, params))
             names = [d[0] for d in cur.description]
             frame = pd.DataFrame(cur.fetchall(), columns=names)
         for column in frame.columns:  # DECIMAL figures come back as Decimal: make them floats

@@ -27,10 +27,26 @@ def read_sql(relative: str) -> str:
     return (SQL_DIR / relative).read_text(encoding="utf-8")
 
 
+def engine_variant(relative: str, engine_folder: str) -> str:
+    """The engine's own version of a query file where one exists (sql/ab/redshift/x.sql for ab/x.sql on
+    Redshift), else the portable file: only where an engine lacks a construct the portable SQL relies on."""
+    if engine_folder != "portable":
+        path = Path(relative)
+        variant = path.parent / engine_folder / path.name
+        if (SQL_DIR / variant).is_file():
+            return variant.as_posix()
+    return relative
+
+
 def statements(relative: str) -> list[str]:
     """The statements of a file, without comment-only lines."""
     text = "\n".join(line for line in read_sql(relative).splitlines() if not line.strip().startswith("--"))
     return [s.strip() for s in text.split(";") if s.strip()]
+
+
+def placeholders(sql: str) -> set[str]:
+    """The `:name` parameters a statement uses."""
+    return set(_PLACEHOLDER.findall(sql))
 
 
 def to_paramstyle(sql: str, style: str) -> str:

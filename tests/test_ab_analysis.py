@@ -20,6 +20,7 @@ from mangaeval.ab.service import analyze_experiment
 from mangaeval.ab.simulator import ArmTruth, simulate
 from mangaeval.ab.study import aa_study, power_study
 from mangaeval.cli import main
+from mangaeval.errors import MangaEvalError
 from mangaeval.warehouse import connect
 from tests.conftest import postgres_test_uri
 
@@ -103,6 +104,50 @@ def test_a_resent_session_event_is_quarantined_and_counted_once(warehouse, tmp_p
     arm_of_new = sessions.iloc[0]["arm"]
     assert after.sessions[arm_of_new]["sessions"] == before.sessions[arm_of_new]["sessions"] + 1
     assert after.sessions[arm_of_new]["cart_add"] == before.sessions[arm_of_new]["cart_add"] + sessions.iloc[0]["cart_add"]
+
+
+def _request_sums_both_ways(warehouse, as_of):
+    params = {"experiment_id": "exp", "as_of": as_of}
+    return warehouse.query("ab/ab_request_sums.sql", params), warehouse.query("ab/ab_request_sums_from_events.sql", params)
+
+
+def _straddling_sessions(warehouse, as_of):
+    with warehouse.transaction() as cur:
+        cur.execute("SELECT COUNT(*) FROM request_session_totals WHERE first_event <= " + warehouse._param("t") + " AND last_event > "
+                    + warehouse._param("t"), {"t": as_of})
+        return int(cur.fetchone()[0])
+
+
+def test_maintained_session_totals_equal_regrouping_the_events_through_reloads(warehouse, tmp_path):
+    sim = simulate("exp", 600, seed=9, start=START)
+    events = sim.request_events()
+    hours = events["event_time"].str.slice(0, 13)
+    for hour in sorted(hours.unique())[:40]:  # hourly files: sessions straddle the files and the looks
+        path = tmp_path / f"{hour}.jsonl"
+        events[hours == hour].to_json(path, orient="records", lines=True, double_precision=15)
+        load_event_file(warehouse, path, "requests", f"requests/{hour}")
+    first = sorted(hours.unique())[0]
+    shorter = events[(hours == first)].iloc[1:]  # a corrected file: one request fewer, maybe a whole session
+    path = tmp_path / "corrected.jsonl"
+    shorter.to_json(path, orient="records", lines=True, double_precision=15)
+    with pytest.raises(MangaEvalError):  # a failed load changes neither the events nor the totals, and leaves nothing behind
+        warehouse.replace_keyed("request_events", {"load_id": f"requests/{first}"}, [{"load_id": "someone-else"}])
+    load_event_file(warehouse, path, "requests", f"requests/{first}")
+    last = datetime.fromisoformat(sorted(hours.unique())[39]) + timedelta(hours=1)
+    times = pd.to_datetime(events["event_time"]).dt.tz_localize(None)
+    spans = times.groupby(events["session_id"]).agg(["min", "max"])
+    spans = spans[(spans["max"] > spans["min"]) & (spans["max"] < last)]
+    cuts = list(spans["min"] + (spans["max"] - spans["min"]) / 2)[:3]  # looks in the middle of sessions
+    straddling = 0
+    for as_of in [START + timedelta(minutes=30), *[c.to_pydatetime() for c in cuts], last - timedelta(minutes=1), last, END]:
+        maintained, reference = _request_sums_both_ways(warehouse, as_of)
+        straddling += _straddling_sessions(warehouse, as_of)
+        assert list(maintained["arm"]) == list(reference["arm"]), as_of
+        assert np.allclose(maintained.drop(columns="arm").to_numpy(float), reference.drop(columns="arm").to_numpy(float), rtol=1e-9), as_of
+    assert straddling > 0  # the looks cut through sessions: the events path of the query was used
+    with warehouse.transaction() as cur:
+        cur.execute("SELECT SUM(requests) FROM request_session_totals")
+        assert int(cur.fetchone()[0]) == int(((hours <= sorted(hours.unique())[39])).sum()) - 1
 
 
 def test_loads_are_idempotent_and_quarantine_is_kept(warehouse, tmp_path):

@@ -54,3 +54,11 @@ def _quarantine_resent_sessions(warehouse: Any, parsed: ParsedEvents, load_id: s
                            "raw": json.dumps(raw_of[key], ensure_ascii=False, default=str)[:2000]})
         warehouse.insert_in(cur, "event_quarantine", pd.DataFrame(resent, columns=QUARANTINE_COLUMNS).assign(load_id=load_id))
     return then
+
+
+def rebuild_session_totals(warehouse: Any, experiment_id: str) -> None:
+    """Recompute one experiment's request_session_totals from its events, in one transaction. Loads keep the
+    totals in step on their own; this is for events written around the loader, or a repair."""
+    with warehouse.transaction() as cur:
+        warehouse.execute_script_in(cur, "ab/request_session_totals_touch_experiment.sql", {"experiment_id": experiment_id})
+        warehouse.execute_script_in(cur, "ab/request_session_totals_refresh.sql", {"load_id": None})

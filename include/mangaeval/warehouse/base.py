@@ -15,7 +15,7 @@ import pyarrow as pa
 from mangaeval.errors import MangaEvalError
 from mangaeval.paths import DATA_DIR
 from mangaeval.results import RESULT_SCHEMA
-from mangaeval.warehouse.sqlfiles import KEYED_TABLES, RUN_TABLES, VIEW_FILES, checked_table, ddl_files, engine_variant, placeholders, statements, to_paramstyle, read_sql
+from mangaeval.warehouse.sqlfiles import KEYED_TABLES, MAINTAINED_WITH, RUN_TABLES, VIEW_FILES, checked_table, ddl_files, engine_variant, placeholders, statements, to_paramstyle, read_sql
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 QUERIES = {"aggregates": "queries/metrics.sql", "frontier": "queries/frontier.sql", "recommendation": "queries/recommendation.sql",
@@ -79,6 +79,8 @@ class Warehouse:
                 if table not in KEYED_TABLES or set(key) != set(KEYED_TABLES[table]):
                     raise MangaEvalError(f"{table}: rows are replaced by {KEYED_TABLES.get(table)}, not by {sorted(key)}")
                 where = " AND ".join(f"{column} = {self._param(column)}" for column in KEYED_TABLES[table])
+                if table in MAINTAINED_WITH:
+                    self.execute_script_in(cur, MAINTAINED_WITH[table][0], dict(key))
                 cur.execute(f"DELETE FROM {table} WHERE {where}", dict(key))
                 frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows), columns=COLUMNS[table])
                 for column, value in key.items():
@@ -86,6 +88,8 @@ class Warehouse:
                         raise MangaEvalError(f"{table}: a row whose {column} is not {value!r} in a load keyed by it")
                 if len(frame):
                     self._insert(cur, table, frame)
+                if table in MAINTAINED_WITH:
+                    self.execute_script_in(cur, MAINTAINED_WITH[table][1], dict(key))
                 counts[table] = len(frame)
             if then is not None:
                 then(cur)
@@ -99,6 +103,12 @@ class Warehouse:
     def execute_in(self, cur: Any, relative: str, params: dict[str, Any]) -> None:
         """A single-statement SQL file, on a cursor of an open transaction."""
         cur.execute(*self._statement(relative, params))
+
+    def execute_script_in(self, cur: Any, relative: str, params: dict[str, Any]) -> None:
+        """Every statement of a SQL file, in order, on a cursor of an open transaction."""
+        for statement in statements(relative):
+            used = placeholders(statement)
+            cur.execute(to_paramstyle(statement, self.paramstyle), {k: v for k, v in params.items() if k in used})
 
     def insert_in(self, cur: Any, table: str, rows: pd.DataFrame) -> None:
         """Rows appended to an allow-listed table, on a cursor of an open transaction."""

@@ -22,6 +22,13 @@ KEYED_TABLES = {
 }
 
 
+# Derived tables the warehouse keeps in step with a keyed table, inside the same transaction as its replace:
+# table -> (SQL run before the old rows go, SQL run after the new rows are in), both given the key.
+MAINTAINED_WITH = {
+    "request_events": ("ab/request_session_totals_touch.sql", "ab/request_session_totals_refresh.sql"),
+}
+
+
 @lru_cache(maxsize=64)
 def read_sql(relative: str) -> str:
     return (SQL_DIR / relative).read_text(encoding="utf-8")

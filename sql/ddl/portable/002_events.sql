@@ -7,6 +7,14 @@ CREATE TABLE IF NOT EXISTS request_events (
     latency_ms DOUBLE PRECISION NOT NULL, input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL,
     cost_usd DOUBLE PRECISION NOT NULL, error_code VARCHAR
 );
+-- Per-session totals of request_events (one row per experiment x session), kept by the warehouse itself: every
+-- replace of request_events recomputes the totals of the sessions it touched, in the same transaction
+-- (sql/ab/request_session_totals_*.sql). The hourly analysis then reads sessions, not requests.
+CREATE TABLE IF NOT EXISTS request_session_totals (
+    experiment_id VARCHAR NOT NULL, session_id VARCHAR NOT NULL, first_event TIMESTAMP NOT NULL, last_event TIMESTAMP NOT NULL,
+    requests BIGINT NOT NULL, treatment_requests BIGINT NOT NULL, scored BIGINT NOT NULL, quality DOUBLE PRECISION,
+    ok BIGINT NOT NULL, latency_ms DOUBLE PRECISION, cost_usd DOUBLE PRECISION NOT NULL
+);
 CREATE TABLE IF NOT EXISTS session_events (
     load_id VARCHAR NOT NULL, experiment_id VARCHAR NOT NULL, session_id VARCHAR NOT NULL, arm VARCHAR NOT NULL,
     started_at TIMESTAMP NOT NULL, cart_add INTEGER NOT NULL, escalated INTEGER NOT NULL, continued INTEGER NOT NULL,

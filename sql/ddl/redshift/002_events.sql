@@ -7,6 +7,13 @@ CREATE TABLE IF NOT EXISTS request_events (
     quality_score DOUBLE PRECISION, latency_ms DOUBLE PRECISION NOT NULL, input_tokens BIGINT NOT NULL,
     output_tokens BIGINT NOT NULL, cost_usd DOUBLE PRECISION NOT NULL, error_code VARCHAR(128)
 ) DISTKEY(session_id) SORTKEY(experiment_id, event_time);
+-- Per-session totals of request_events, kept by the warehouse on every replace of request_events (see
+-- ddl/portable/002_events.sql); distributed like the events so a refresh joins locally.
+CREATE TABLE IF NOT EXISTS request_session_totals (
+    experiment_id VARCHAR(128) NOT NULL, session_id VARCHAR(128) NOT NULL, first_event TIMESTAMP NOT NULL,
+    last_event TIMESTAMP NOT NULL, requests BIGINT NOT NULL, treatment_requests BIGINT NOT NULL, scored BIGINT NOT NULL,
+    quality DOUBLE PRECISION, ok BIGINT NOT NULL, latency_ms DOUBLE PRECISION, cost_usd DOUBLE PRECISION NOT NULL
+) DISTKEY(session_id) SORTKEY(experiment_id, last_event);
 CREATE TABLE IF NOT EXISTS session_events (
     load_id VARCHAR(512) NOT NULL, experiment_id VARCHAR(128) NOT NULL, session_id VARCHAR(128) NOT NULL,
     arm VARCHAR(16) NOT NULL, started_at TIMESTAMP NOT NULL, cart_add INTEGER NOT NULL, escalated INTEGER NOT NULL,

@@ -150,6 +150,26 @@ def test_maintained_session_totals_equal_regrouping_the_events_through_reloads(w
         assert int(cur.fetchone()[0]) == int(((hours <= sorted(hours.unique())[39])).sum()) - 1
 
 
+def test_totals_out_of_step_with_the_events_stop_the_analysis_until_rebuilt(tmp_path, capsys):
+    uri = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    warehouse = connect(uri)
+    warehouse.ensure_schema()
+    sim = simulate("exp", 300, seed=10, start=START)
+    _load(warehouse, sim, tmp_path)
+    with warehouse.transaction() as cur:  # events written around the loader: the totals do not know them
+        cur.execute("INSERT INTO request_events SELECT 'around', event_time, experiment_id, session_id || '-copy', arm, config_id, intent, "
+                    "quality_score, latency_ms, input_tokens, output_tokens, cost_usd, error_code FROM request_events")
+    with pytest.raises(MangaEvalError, match=r"out of step .*`mangaeval ab rebuild-totals --experiment exp`"):
+        sufficient_stats(warehouse, "exp", END)
+    warehouse.close()
+    assert main(["ab", "rebuild-totals", "--experiment", "exp", "--warehouse-uri", uri]) == 0
+    assert f"{2 * len(sim.request_session)} request(s)" in capsys.readouterr().out
+    warehouse = connect(uri)
+    found = sufficient_stats(warehouse, "exp", END)
+    assert sum(row["sessions"] for row in found.requests.values()) == 2 * len(sim.session_arm)
+    warehouse.close()
+
+
 def test_loads_are_idempotent_and_quarantine_is_kept(warehouse, tmp_path):
     sim = simulate("exp", 500, seed=2, start=START)
     path = tmp_path / "requests.jsonl"

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from mangaeval.ab.experiments import METRICS, Experiment
+from mangaeval.errors import MangaEvalError
 from mangaeval.ab.stats import ArmSums, Comparison, compare, holm, quantile_interval_fractions, sample_ratio_mismatch
 
 ARMS = ("control", "treatment")
@@ -48,6 +49,12 @@ def sufficient_stats(warehouse, experiment_id: str, as_of: datetime) -> Sufficie
     """Run the sufficient-statistics SQL for one experiment up to `as_of` (naive UTC)."""
     params = {"experiment_id": experiment_id, "as_of": as_of}
     requests = _rows_by_arm(warehouse.query("ab/ab_request_sums.sql", params))
+    counted = int(warehouse.query("ab/ab_request_count.sql", params).iloc[0, 0] or 0)
+    summed = int(round(sum(row["requests"] for row in requests.values())))
+    if summed != counted:
+        raise MangaEvalError(f"experiment {experiment_id!r}: request_session_totals account for {summed} request(s) up to {as_of}, "
+                             f"request_events hold {counted}: the totals are out of step (events written around the loader?); "
+                             f"run `mangaeval ab rebuild-totals --experiment {experiment_id}`")
     both = requests.pop(BOTH_ARMS, {})  # sessions seen in both arms: reported, excluded from both
     found = SufficientStats(requests=requests, sessions=_rows_by_arm(warehouse.query("ab/ab_session_sums.sql", params)),
                             sessions_in_both_arms=int(both.get("sessions", 0)))

@@ -126,6 +126,23 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rebuild_totals(args: argparse.Namespace) -> int:
+    from mangaeval.ab.loading import rebuild_session_totals
+    from mangaeval.warehouse import connect
+
+    warehouse = connect(args.warehouse_uri)
+    try:
+        rebuild_session_totals(warehouse, args.experiment)
+        with warehouse.transaction() as cur:
+            cur.execute("SELECT COUNT(*), COALESCE(SUM(requests), 0) FROM request_session_totals WHERE experiment_id = "
+                        + warehouse._param("experiment_id"), {"experiment_id": args.experiment})
+            sessions, requests = cur.fetchone()
+    finally:
+        warehouse.close()
+    print(f"experiment {args.experiment}: per-session totals rebuilt, {int(sessions)} session(s), {int(requests)} request(s)")
+    return 0
+
+
 def register(sub: Any) -> None:
     ab = sub.add_parser("ab", help="A/B tests between configurations on live traffic").add_subparsers(dest="ab_command", required=True)
     analyze = ab.add_parser("analyze", help="analyse an experiment from request (and session) event files")
@@ -160,6 +177,11 @@ def register(sub: Any) -> None:
     assign.add_argument("session_ids", nargs="+")
     assign.add_argument("--json", action="store_true")
     assign.set_defaults(func=cmd_assign)
+
+    rebuild = ab.add_parser("rebuild-totals", help="recompute an experiment's per-session totals from its request events")
+    rebuild.add_argument("--experiment", required=True)
+    rebuild.add_argument("--warehouse-uri", help="default: MANGAEVAL_WAREHOUSE_URI, else data/warehouse.duckdb")
+    rebuild.set_defaults(func=cmd_rebuild_totals)
 
     publish = ab.add_parser("publish-config", help="publish the experiments config the chatbot reads")
     publish.add_argument("--store-uri", help="s3://bucket/prefix or a folder (default: MANGAEVAL_ROUTING_URI, else the data folder)")

@@ -1,6 +1,8 @@
 -- The reference for ab_request_sums.sql: the same result computed from the events alone, regrouping every
 -- request up to :as_of (no request_session_totals). Used to check the maintained totals (tests, and
--- benchmarks/ab_bench.py reports its time beside the analysis').
+-- benchmarks/ab_bench.py reports its time beside the analysis'). Its outer part (labelled, and the sums over
+-- sessions) repeats ab_request_sums.sql's on purpose: a reference must not share the query it checks, and
+-- tests/test_ab_analysis.py compares the two, so a change made to one and not the other fails there.
 -- Sufficient statistics of the per-request metrics of one experiment up to :as_of, per arm. The session is
 -- the unit of randomization: requests are summed per session first, then sums, squares and cross products
 -- over sessions per arm; only these numbers leave the warehouse (delta-method variance in Python).

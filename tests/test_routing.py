@@ -12,7 +12,7 @@ from mangaeval.errors import MangaEvalError
 from mangaeval.models import load_configurations, load_model_catalog
 from mangaeval.routing.document import InvalidRouting, build_document, from_bytes, to_bytes
 from mangaeval.routing.publish import CURRENT, PublishConflict, current_document, diff, make_current, publish, rollback, write_run_document
-from mangaeval.objectstore import LocalStore, S3Store
+from mangaeval.objectstore import LocalStore, PreconditionFailed, S3Store
 
 CONFIGS = load_configurations(None, load_model_catalog())
 
@@ -139,3 +139,13 @@ def test_routing_cli_show_diff_rollback(tmp_path):
     assert cli("rollback", "r1").returncode == 0 and current_document(store)["run_id"] == "r1"
     missing = cli("rollback", "nope")
     assert missing.returncode == 2 and "no routing document for run 'nope'" in missing.stderr
+
+
+def test_put_if_unchanged_writes_only_over_what_was_read(store):
+    first = store.put_if_unchanged("cas/doc.json", b"1", None)  # absent when read: created
+    with pytest.raises(PreconditionFailed):
+        store.put_if_unchanged("cas/doc.json", b"x", None)  # read as absent, but it exists now
+    second = store.put_if_unchanged("cas/doc.json", b"2", first)
+    with pytest.raises(PreconditionFailed):
+        store.put_if_unchanged("cas/doc.json", b"y", first)  # someone wrote after our read
+    assert store.get("cas/doc.json") == (b"2", second)

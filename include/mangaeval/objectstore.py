@@ -36,6 +36,13 @@ class ObjectStore:
     def list(self, prefix: str) -> list[str]:
         raise NotImplementedError
 
+    def put_if_unchanged(self, key: str, data: bytes, read_etag: str | None) -> str:
+        """Write `key` only if it is still what we read: absent (`read_etag` None) or at `read_etag`. Returns the
+        new etag; PreconditionFailed if someone wrote it in between (callers say what that means to them)."""
+        if read_etag is None:
+            return self.put(key, data, if_none_match=True)
+        return self.put(key, data, if_match=read_etag)
+
 
 class S3Store(ObjectStore):
     def __init__(self, bucket: str, prefix: str = "", client=None, endpoint_url: str | None = None):

@@ -31,10 +31,7 @@ def _swap_current(store: ObjectStore, key: str, data: bytes, expected: tuple[byt
     if expected is not None and expected[0] == data:
         return False
     try:
-        if expected is None:
-            store.put(key, data, if_none_match=True)
-        else:
-            store.put(key, data, if_match=expected[1])
+        store.put_if_unchanged(key, data, expected[1] if expected else None)
     except PreconditionFailed as exc:
         raise MangaEvalError(f"{store.uri}/{key}: changed by another publisher after we read it; nothing overwritten ({exc})") from None
     return True

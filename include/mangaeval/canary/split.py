@@ -89,7 +89,7 @@ def current(store: ObjectStore) -> tuple[dict[str, Any], str] | None:
 
 def _swap(store: ObjectStore, data: bytes, expected: tuple[dict[str, Any], str] | None) -> str:
     try:
-        return store.put(CURRENT, data, if_none_match=True) if expected is None else store.put(CURRENT, data, if_match=expected[1])
+        return store.put_if_unchanged(CURRENT, data, expected[1] if expected else None)
     except PreconditionFailed as exc:
         raise PublishConflict(f"{store.uri}/{CURRENT}: changed by someone else after we read it; nothing overwritten ({exc})") from None
 

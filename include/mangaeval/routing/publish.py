@@ -45,10 +45,7 @@ def make_current(store: ObjectStore, data: bytes, expected: tuple[bytes, str] | 
     if expected is not None and expected[0] == data:
         return {"changed": False}
     try:
-        if expected is None:
-            etag = store.put(CURRENT, data, if_none_match=True)
-        else:
-            etag = store.put(CURRENT, data, if_match=expected[1])
+        etag = store.put_if_unchanged(CURRENT, data, expected[1] if expected else None)
     except PreconditionFailed as exc:
         raise PublishConflict(f"{store.uri}/{CURRENT}: another publisher changed it after we read it; "
                               f"nothing overwritten, re-run to publish on top of theirs ({exc})") from None

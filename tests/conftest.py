@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -13,6 +16,32 @@ from mangaeval.double.server import DoubleInThread
 from mangaeval.golden import load_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# Settings of the machine that would point a test's DAG run somewhere else: each test sets its own.
+_MACHINE_SETTINGS = ("MANGAEVAL_BEDROCK_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "MANGAEVAL_WAREHOUSE_URI",
+                     "MANGAEVAL_ROUTING_URI", "MANGAEVAL_EVENTS_URI")
+
+
+def airflow_test_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of an Airflow on SQLite in `home` with this project's DAGs only, its database migrated."""
+    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db"}
+    for name in _MACHINE_SETTINGS:
+        env.pop(name, None)
+    env.update(extra)
+    subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    return env
+
+
+def run_dag_test(env: dict[str, str], dag_id: str, logical_date: str, conf: dict, data_dir: Path, **extra: str) -> dict:
+    """One dag.test() run in a fresh process (Airflow reads its configuration at import): its state, the state
+    of each task, and the log."""
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "dagrun" / "run_dag.py"), logical_date, json.dumps(conf), str(ROOT / "dags"),
+                           dag_id], env={**env, "MANGAEVAL_DATA_DIR": str(data_dir), **extra}, capture_output=True, text=True, timeout=600)
+    lines = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in proc.stdout.splitlines() if line.startswith(("DAGRUN_STATE", "TASK_STATES"))}
+    assert "DAGRUN_STATE" in lines, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return {"state": lines["DAGRUN_STATE"], "tasks": json.loads(lines.get("TASK_STATES", "{}")), "log": proc.stdout + proc.stderr}
 
 
 def postgres_test_uri(schema_prefix: str) -> str:

@@ -5,14 +5,13 @@ and the A/A and power simulations on a reduced scale."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from mangaeval.ab.analysis import analyze, sufficient_stats, utc_naive
+from mangaeval.ab.analysis import analyze, sufficient_stats
 from mangaeval.ab.decision import CONTINUE, INVALID, PROMOTE, REVIEW, ROLLBACK, STOP, decide
 from mangaeval.ab.experiments import experiment_for
 from mangaeval.ab.loading import load_event_file

@@ -4,16 +4,13 @@ with quarantine, analysed, stored, a proposal published and applied only when a 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from mangaeval.ab.simulator import ArmTruth, simulate
-from tests.conftest import ROOT
+from tests.conftest import airflow_test_env, run_dag_test
 
 pytestmark = pytest.mark.integration
 EXPERIMENT_ID = "sonnet-4-5-vs-3-5-v2-recommendation"  # registered in include/config/experiments.yaml (share 0.10)
@@ -21,22 +18,11 @@ EXPERIMENT_ID = "sonnet-4-5-vs-3-5-v2-recommendation"  # registered in include/c
 
 @pytest.fixture(scope="module")
 def airflow_env(tmp_path_factory):
-    home = tmp_path_factory.mktemp("airflow_home_ab")
-    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db"}
-    for name in ("MANGAEVAL_WAREHOUSE_URI", "MANGAEVAL_EVENTS_URI", "MANGAEVAL_ROUTING_URI"):
-        env.pop(name, None)
-    subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
-    return env
+    return airflow_test_env(tmp_path_factory.mktemp("airflow_home_ab"))
 
 
 def run_ab_dag(env: dict, data_dir: Path, conf: dict) -> dict:
-    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "dagrun" / "run_dag.py"), "2026-11-26T00:05:00+00:00", json.dumps(conf),
-                           str(ROOT / "dags"), "ab_analysis"], env={**env, "MANGAEVAL_DATA_DIR": str(data_dir)},
-                          capture_output=True, text=True, timeout=600)
-    lines = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in proc.stdout.splitlines() if line.startswith(("DAGRUN_STATE", "TASK_STATES"))}
-    assert "DAGRUN_STATE" in lines, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return {"state": lines["DAGRUN_STATE"], "tasks": json.loads(lines.get("TASK_STATES", "{}")), "log": proc.stdout + proc.stderr}
+    return run_dag_test(env, "ab_analysis", "2026-11-26T00:05:00+00:00", conf, data_dir)
 
 
 def _write_hourly_events(data: Path) -> None:

@@ -5,7 +5,6 @@ a failing task takes the traffic back, bad parameters fail the plan."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, airflow_test_env, run_dag_test
 from tests.test_routing import free_port
 
 pytestmark = pytest.mark.integration
@@ -22,14 +21,8 @@ WHEN = "2026-11-24T10:00:00+00:00"
 
 @pytest.fixture(scope="module")
 def airflow_env(tmp_path_factory):
-    home = tmp_path_factory.mktemp("airflow_home")
-    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-    for name in ("MANGAEVAL_BEDROCK_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "MANGAEVAL_WAREHOUSE_URI", "MANGAEVAL_ROUTING_URI"):
-        env.pop(name, None)
-    subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
-    return env
+    return airflow_test_env(tmp_path_factory.mktemp("airflow_home"), AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                            AWS_DEFAULT_REGION="us-east-1")
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +38,7 @@ def cloudwatch():
 
 
 def run(env: dict, data: Path, conf: dict, when: str = WHEN, **extra: str) -> dict:
-    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "dagrun" / "run_canary_dag.py"), when, json.dumps(conf), str(ROOT / "dags")],
-                          env={**env, "MANGAEVAL_DATA_DIR": str(data), **extra}, capture_output=True, text=True, timeout=600)
-    lines = {l.split(" ", 1)[0]: l.split(" ", 1)[1] for l in proc.stdout.splitlines() if l.startswith(("DAGRUN_STATE", "TASK_STATES"))}
-    assert "DAGRUN_STATE" in lines, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return {"state": lines["DAGRUN_STATE"], "tasks": json.loads(lines["TASK_STATES"]), "log": proc.stdout + proc.stderr}
+    return run_dag_test(env, "canary_rollout", when, conf, data, **extra)
 
 
 def decisions(data: Path, rollout_id: str):

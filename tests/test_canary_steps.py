@@ -13,7 +13,7 @@ import pytest
 
 from mangaeval.canary import split, steps
 from mangaeval.canary.policy import load_policy
-from mangaeval.canary.records import WarehouseFeed, store_events, warmup_experiment_id
+from mangaeval.canary.records import WarehouseFeed, warmup_experiment_id
 from mangaeval.canary.rollout import MemoryFeed, StageOutcome
 from mangaeval.canary.simulator import SCENARIOS, SimulatedTraffic
 from mangaeval.errors import MangaEvalError

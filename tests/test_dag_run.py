@@ -4,7 +4,6 @@ server (moto), three identical runs, a failed gate, and bad parameters."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import airflow_test_env, run_dag_test
 
 pytestmark = pytest.mark.integration
 SMALL = {"configs": ["sonnet-3-5-v2", "haiku-3-5"], "intents": ["faq", "order_tracking"], "limit": 3}
@@ -21,24 +20,15 @@ LOGICAL_DATE = "2026-11-22T02:00:00+00:00"
 
 @pytest.fixture(scope="module")
 def airflow_env(tmp_path_factory):
-    home = tmp_path_factory.mktemp("airflow_home")
-    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db"}
-    for name in ("MANGAEVAL_BEDROCK_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "MANGAEVAL_WAREHOUSE_URI"):
-        env.pop(name, None)
+    env = airflow_test_env(tmp_path_factory.mktemp("airflow_home"))
     airflow = str(Path(sys.executable).parent / "airflow")
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
     for tier in ("sonnet", "haiku", "nova", "custom"):
         subprocess.run([airflow, "pools", "set", f"bedrock_{tier}", "4", "test"], env=env, check=True, capture_output=True, timeout=120)
     return env
 
 
 def run_dag(env: dict, data_dir: Path, conf: dict, logical_date: str = LOGICAL_DATE, **extra: str) -> dict:
-    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "dagrun" / "run_dag.py"), logical_date, json.dumps(conf), str(ROOT / "dags")],
-                          env={**env, "MANGAEVAL_DATA_DIR": str(data_dir), **extra}, capture_output=True, text=True, timeout=600)
-    lines = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in proc.stdout.splitlines() if line.startswith(("DAGRUN_STATE", "TASK_STATES"))}
-    assert "DAGRUN_STATE" in lines, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return {"state": lines["DAGRUN_STATE"], "tasks": json.loads(lines.get("TASK_STATES", "{}")), "log": proc.stdout + proc.stderr}
+    return run_dag_test(env, "model_evaluation", logical_date, conf, data_dir, **extra)
 
 
 def warehouse_rows(data_dir: Path, uri: str | None = None):

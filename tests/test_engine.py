@@ -39,7 +39,7 @@ def test_one_row_per_config_and_case_with_prices(double, starter, tmp_path):
     for row in frame.head(5).itertuples():
         assert row.cost_usd == pytest.approx(catalog[row.model_id].cost_usd(row.input_tokens, row.output_tokens))
     assert set(frame["dataset_version"]) == {"v0"} and set(frame["run_id"]) == {"r1"}
-    path = write_results(frame, tmp_path / "r1" / "results.parquet")
+    write_results(frame, tmp_path / "r1" / "results.parquet")
     assert read_results(tmp_path).equals(frame)
 
 

@@ -19,7 +19,6 @@ def metrics(frame: pd.DataFrame) -> pd.DataFrame:
         lat = ok["latency_ms"].dropna().astype("float64").to_numpy()
         q = ok["quality_score"].dropna().astype("float64")
         passed = ok["passed"].dropna().astype(bool).astype(float)
-        tokens = (ok["input_tokens"].astype("float64") + ok["output_tokens"].astype("float64")).dropna()
         cost = ok["cost_usd"].dropna().astype("float64")
         mean_quality = q.mean() if len(q) else None
         pass_rate = passed.mean() if len(passed) else None

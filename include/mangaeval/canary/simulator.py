@@ -6,9 +6,8 @@ or live users). Deterministic for a seed, window by window."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 import pandas as pd

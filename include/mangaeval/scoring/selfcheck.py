@@ -16,7 +16,7 @@ from scipy.stats import mannwhitneyu
 from mangaeval import injection
 from mangaeval.answers import STATUS_WORDS, compose
 from mangaeval.golden import GoldenCase
-from mangaeval.scoring.facts import extract_figures, grounding_facts, stated_statuses
+from mangaeval.scoring.facts import grounding_facts, stated_statuses
 from mangaeval.scoring.scorer import Scorer
 
 # Kinds that must fail the gate (issue targets); the others must merely score below the reference.

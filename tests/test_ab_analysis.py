@@ -110,6 +110,14 @@ def _request_sums_both_ways(warehouse, as_of):
     return warehouse.query("ab/ab_request_sums.sql", params), warehouse.query("ab/ab_request_sums_from_events.sql", params)
 
 
+def _totals_and_events(warehouse):
+    with warehouse.transaction() as cur:
+        cur.execute("SELECT COUNT(*), SUM(requests), SUM(cost_usd) FROM request_session_totals")
+        totals = tuple(float(v) for v in cur.fetchone())
+        cur.execute("SELECT COUNT(*) FROM request_events")
+        return totals, int(cur.fetchone()[0])
+
+
 def _straddling_sessions(warehouse, as_of):
     with warehouse.transaction() as cur:
         cur.execute("SELECT COUNT(*) FROM request_session_totals WHERE first_event <= " + warehouse._param("t") + " AND last_event > "
@@ -129,8 +137,10 @@ def test_maintained_session_totals_equal_regrouping_the_events_through_reloads(w
     shorter = events[(hours == first)].iloc[1:]  # a corrected file: one request fewer, maybe a whole session
     path = tmp_path / "corrected.jsonl"
     shorter.to_json(path, orient="records", lines=True, double_precision=15)
+    before = _totals_and_events(warehouse)
     with pytest.raises(MangaEvalError):  # a failed load changes neither the events nor the totals, and leaves nothing behind
         warehouse.replace_keyed("request_events", {"load_id": f"requests/{first}"}, [{"load_id": "someone-else"}])
+    assert _totals_and_events(warehouse) == before
     load_event_file(warehouse, path, "requests", f"requests/{first}")
     last = datetime.fromisoformat(sorted(hours.unique())[39]) + timedelta(hours=1)
     times = pd.to_datetime(events["event_time"]).dt.tz_localize(None)

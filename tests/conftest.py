@@ -3,6 +3,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +43,39 @@ def run_dag_test(env: dict[str, str], dag_id: str, logical_date: str, conf: dict
     lines = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in proc.stdout.splitlines() if line.startswith(("DAGRUN_STATE", "TASK_STATES"))}
     assert "DAGRUN_STATE" in lines, proc.stdout[-3000:] + proc.stderr[-3000:]
     return {"state": lines["DAGRUN_STATE"], "tasks": json.loads(lines.get("TASK_STATES", "{}")), "log": proc.stdout + proc.stderr}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3_server() -> Iterator[str]:
+    """A local S3 server (moto), for a test module: its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port())
+    server.start()
+    yield f"http://127.0.0.1:{server._port}"
+    server.stop()
+
+
+def object_store(kind: str, request, tmp_path: Path, monkeypatch, prefix: str):
+    """A LocalStore in tmp_path (kind "local") or an S3Store on a fresh bucket of the local S3 server ("s3")."""
+    import boto3
+
+    from mangaeval.objectstore import LocalStore, S3Store
+
+    if kind == "local":
+        return LocalStore(tmp_path / f"{prefix}-store")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    client = boto3.client("s3", endpoint_url=request.getfixturevalue("s3_server"), region_name="us-east-1")
+    bucket = f"{prefix}-{tmp_path.name.lower().replace('_', '-')[-40:]}"
+    client.create_bucket(Bucket=bucket)
+    return S3Store(bucket, prefix, client=client)
 
 
 def postgres_test_uri(schema_prefix: str) -> str:

@@ -12,8 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.conftest import ROOT, airflow_test_env, run_dag_test
-from tests.test_routing import free_port
+from tests.conftest import ROOT, airflow_test_env, free_port, run_dag_test
 
 pytestmark = pytest.mark.integration
 WHEN = "2026-11-24T10:00:00+00:00"

@@ -6,39 +6,19 @@ from __future__ import annotations
 import json
 import threading
 
-import boto3
 import pytest
 
 from mangaeval.canary import split
 from mangaeval.errors import MangaEvalError
-from mangaeval.objectstore import LocalStore, S3Store
 from mangaeval.routing.publish import PublishConflict
-from tests.test_routing import free_port
+from tests.conftest import object_store
 
 INTENTS = ["faq", "recommendation"]
 
 
-@pytest.fixture(scope="module")
-def s3_server():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port())
-    server.start()
-    yield f"http://127.0.0.1:{server._port}"
-    server.stop()
-
-
 @pytest.fixture(params=["local", "s3"])
 def store(request, tmp_path, monkeypatch):
-    if request.param == "local":
-        return LocalStore(tmp_path / "store")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    endpoint = request.getfixturevalue("s3_server")
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-    bucket = f"canary-{tmp_path.name.lower().replace('_', '-')[-40:]}"
-    client.create_bucket(Bucket=bucket)
-    return S3Store(bucket, "serving", client=client)
+    return object_store(request.param, request, tmp_path, monkeypatch, "canary")
 
 
 def current(store):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import airflow_test_env, run_dag_test
+from tests.conftest import airflow_test_env, free_port, run_dag_test
 
 pytestmark = pytest.mark.integration
 SMALL = {"configs": ["sonnet-3-5-v2", "haiku-3-5"], "intents": ["faq", "order_tracking"], "limit": 3}
@@ -71,7 +71,6 @@ def test_end_to_end_on_postgresql_and_s3(airflow_env, tmp_path):
     import psycopg
     from moto.server import ThreadedMotoServer
 
-    from tests.test_routing import free_port
 
     try:
         psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=3).close()

@@ -3,16 +3,15 @@ folder and on a local S3 server (moto), racing publishers, rollback and diff."""
 
 from __future__ import annotations
 
-import socket
 
-import boto3
 import pytest
 
 from mangaeval.errors import MangaEvalError
 from mangaeval.models import load_configurations, load_model_catalog
 from mangaeval.routing.document import InvalidRouting, build_document, from_bytes, to_bytes
 from mangaeval.routing.publish import CURRENT, PublishConflict, current_document, diff, make_current, publish, rollback, write_run_document
-from mangaeval.objectstore import LocalStore, PreconditionFailed, S3Store
+from mangaeval.objectstore import LocalStore, PreconditionFailed
+from tests.conftest import object_store
 
 CONFIGS = load_configurations(None, load_model_catalog())
 
@@ -25,32 +24,9 @@ def document(run_id: str, faq_config: str = "haiku-3-5", quality: float = 0.9) -
     return build_document(run_id, "v1", "2026-11-22T02:00:00+00:00", rec, CONFIGS, "sonnet-3-5-v2")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port())
-    server.start()
-    yield f"http://127.0.0.1:{server._port}"
-    server.stop()
-
-
 @pytest.fixture(params=["local", "s3"])
-def store(request, tmp_path, s3_server, monkeypatch):
-    if request.param == "local":
-        return LocalStore(tmp_path / "routing-store")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    client = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
-    bucket = f"routing-{tmp_path.name.lower().replace('_', '-')[-40:]}"
-    client.create_bucket(Bucket=bucket)
-    return S3Store(bucket, "prod", client=client)
+def store(request, tmp_path, monkeypatch):
+    return object_store(request.param, request, tmp_path, monkeypatch, "routing")
 
 
 def test_document_is_canonical_and_validated():

@@ -43,15 +43,13 @@ def _quarantine_resent_sessions(warehouse: Any, parsed: ParsedEvents, load_id: s
         duplicates = warehouse.fetch_in(cur, "ab/ab_resent_sessions.sql", {"load_id": load_id})
         if duplicates.empty:
             return
-        line_of = {(e, s): line for e, s, line in zip(parsed.rows["experiment_id"], parsed.rows["session_id"], parsed.lines)}
-        raw_of = {(e, s): row for (e, s), row in zip(zip(parsed.rows["experiment_id"], parsed.rows["session_id"]),
-                                                     parsed.rows.to_dict("records"))}
+        by_session = {(row["experiment_id"], row["session_id"]): (line, row) for line, row in zip(parsed.lines, parsed.rows.to_dict("records"))}
         for experiment_id, session_id, loaded_from in duplicates.itertuples(index=False):
-            key = (experiment_id, session_id)
+            line, row = by_session[(experiment_id, session_id)]
             warehouse.execute_in(cur, "ab/ab_drop_resent_session.sql", {"load_id": load_id, "experiment_id": experiment_id, "session_id": session_id})
-            resent.append({"source": load_id, "line": line_of[key], "kind": "sessions",
+            resent.append({"source": load_id, "line": line, "kind": "sessions",
                            "reason": f"session {session_id!r} of experiment {experiment_id!r} already loaded from {loaded_from} (re-sent event)",
-                           "raw": json.dumps(raw_of[key], ensure_ascii=False, default=str)[:2000]})
+                           "raw": json.dumps(row, ensure_ascii=False, default=str)[:2000]})
         warehouse.insert_in(cur, "event_quarantine", pd.DataFrame(resent, columns=QUARANTINE_COLUMNS).assign(load_id=load_id))
     return then
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 from mangaeval.errors import MangaEvalError
 from mangaeval.paths import DATA_DIR
 from mangaeval.results import RESULT_SCHEMA
-from mangaeval.warehouse.sqlfiles import KEYED_TABLES, MAINTAINED_WITH, RUN_TABLES, VIEW_FILES, checked_table, ddl_files, engine_variant, placeholders, statements, to_paramstyle, read_sql
+from mangaeval.warehouse.sqlfiles import KEYED_TABLES, MAINTAINED_WITH, RUN_TABLES, VIEW_FILES, checked_table, ddl_files, engine_variant, placeholders, statements, to_paramstyle, read_sql, without_comments
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 QUERIES = {"aggregates": "queries/metrics.sql", "frontier": "queries/frontier.sql", "recommendation": "queries/recommendation.sql",
@@ -98,7 +98,11 @@ class Warehouse:
     def fetch_in(self, cur: Any, relative: str, params: dict[str, Any]) -> pd.DataFrame:
         """A query file's rows, on a cursor of an open transaction."""
         cur.execute(*self._statement(relative, params))
-        return pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description])
+        frame = pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description])
+        for column in frame.columns:  # DECIMAL figures come back as Decimal: make them floats
+            if frame[column].dtype == object and frame[column].map(lambda v: v.__class__.__name__ == "Decimal").any():
+                frame[column] = frame[column].astype("float64")
+        return frame
 
     def execute_in(self, cur: Any, relative: str, params: dict[str, Any]) -> None:
         """A single-statement SQL file, on a cursor of an open transaction."""
@@ -107,8 +111,7 @@ class Warehouse:
     def execute_script_in(self, cur: Any, relative: str, params: dict[str, Any]) -> None:
         """Every statement of a SQL file, in order, on a cursor of an open transaction."""
         for statement in statements(relative):
-            used = placeholders(statement)
-            cur.execute(to_paramstyle(statement, self.paramstyle), {k: v for k, v in params.items() if k in used})
+            cur.execute(*self._bind(statement, params))
 
     def insert_in(self, cur: Any, table: str, rows: pd.DataFrame) -> None:
         """Rows appended to an allow-listed table, on a cursor of an open transaction."""
@@ -116,13 +119,14 @@ class Warehouse:
             self._insert(cur, checked_table(table), rows)
 
     def _statement(self, relative: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """A query file's text in this driver's parameter style (the engine's variant where there is one), and
-        the parameters it uses: an engine's variant may use fewer than the portable file, and DuckDB rejects
-        unused ones."""
-        text = "\n".join(line for line in read_sql(engine_variant(relative, self.ddl_folder)).splitlines()
-                         if not line.strip().startswith("--")).strip().rstrip(";")
-        used = placeholders(text)
-        return to_paramstyle(text, self.paramstyle), {k: v for k, v in params.items() if k in used}
+        """A single-statement query file (the engine's variant where there is one), bound by _bind."""
+        return self._bind(without_comments(read_sql(engine_variant(relative, self.ddl_folder))).strip().rstrip(";"), params)
+
+    def _bind(self, statement: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """A statement in this driver's parameter style, and the parameters it uses: an engine's variant may use
+        fewer than the portable file, and DuckDB rejects unused ones."""
+        used = placeholders(statement)
+        return to_paramstyle(statement, self.paramstyle), {k: v for k, v in params.items() if k in used}
 
     def load_run(self, run_id: str, tables: dict[str, list[dict[str, Any]] | pd.DataFrame]) -> dict[str, int]:
         """Replace everything stored for `run_id` with `tables` (name -> rows), atomically."""
@@ -146,13 +150,7 @@ class Warehouse:
 
     def query(self, relative: str, params: dict[str, Any]) -> pd.DataFrame:
         with self.transaction() as cur:
-            cur.execute(*self._statement(relative, params))
-            names = [d[0] for d in cur.description]
-            frame = pd.DataFrame(cur.fetchall(), columns=names)
-        for column in frame.columns:  # DECIMAL figures come back as Decimal: make them floats
-            if frame[column].dtype == object and frame[column].map(lambda v: v.__class__.__name__ == "Decimal").any():
-                frame[column] = frame[column].astype("float64")
-        return frame
+            return self.fetch_in(cur, relative, params)
 
     def decisions(self, run_id: str) -> dict[str, pd.DataFrame]:
         return {name: self.query(path, {"run_id": run_id}) for name, path in QUERIES.items()}

@@ -45,10 +45,14 @@ def engine_variant(relative: str, engine_folder: str) -> str:
     return relative
 
 
+def without_comments(text: str) -> str:
+    """SQL text without its comment-only lines (their `:name` mentions are not parameters)."""
+    return "\n".join(line for line in text.splitlines() if not line.strip().startswith("--"))
+
+
 def statements(relative: str) -> list[str]:
     """The statements of a file, without comment-only lines."""
-    text = "\n".join(line for line in read_sql(relative).splitlines() if not line.strip().startswith("--"))
-    return [s.strip() for s in text.split(";") if s.strip()]
+    return [s.strip() for s in without_comments(read_sql(relative)).split(";") if s.strip()]
 
 
 def placeholders(sql: str) -> set[str]:

@@ -1,15 +1,13 @@
-"""The routing document and its publication: canonical bytes, validation, conditional writes on a local
-folder and on a local S3 server (moto), racing publishers, rollback and diff."""
+"""The routing document: canonical bytes, validation, the genesis state and the projection of a table; the
+object store's conditional write (the ledger's publication is tested in test_ledger.py)."""
 
 from __future__ import annotations
 
 
 import pytest
 
-from mangaeval.errors import MangaEvalError
 from mangaeval.models import load_configurations, load_model_catalog
-from mangaeval.routing.document import InvalidRouting, build_document, from_bytes, to_bytes
-from mangaeval.routing.publish import CURRENT, PublishConflict, current_document, diff, make_current, publish, rollback, write_run_document
+from mangaeval.routing.document import InvalidRouting, build_document, from_bytes, genesis_document, make_route, to_bytes
 from mangaeval.objectstore import LocalStore, PreconditionFailed
 from tests.conftest import object_store
 
@@ -41,80 +39,42 @@ def test_document_is_canonical_and_validated():
         from_bytes(to_bytes(broken), "x")
 
 
-@pytest.mark.integration
-def test_publish_first_then_next(store):
-    first = publish(store, document("r1"))
-    assert first["changed"] and current_document(store)["run_id"] == "r1"
-    again = publish(store, document("r1"))  # the same run again: byte-identical, nothing to change
-    assert again["changed"] is False
-    publish(store, document("r2", faq_config="nova-lite"))
-    assert current_document(store)["routes"]["faq"]["config_id"] == "nova-lite"
-    with pytest.raises(MangaEvalError, match="already published with different content"):
-        publish(store, document("r1", quality=0.5))
-    assert current_document(store)["run_id"] == "r2"
+def test_genesis_routes_every_intent_to_the_default_and_measures_nothing():
+    from mangaeval.intents import intent_names
+
+    doc = genesis_document(list(intent_names()), CONFIGS, "sonnet-3-5-v2", "2026-11-22T02:00:00Z")
+    assert set(doc["routes"]) == set(intent_names()) and doc["ledger_version"] == 0
+    assert all(r["config_id"] == "sonnet-3-5-v2" and r["mean_cost_usd"] is None and r["flagged"] for r in doc["routes"].values())
+    with pytest.raises(InvalidRouting, match="default configuration 'gpt-5'"):
+        genesis_document(["faq"], CONFIGS, "gpt-5", "t")
 
 
-@pytest.mark.integration
-def test_racing_publishers_one_wins_the_other_fails_cleanly(store):
-    publish(store, document("r0"))
-    stale = store.get(CURRENT)  # both publishers read the same current document
-    a, b = write_run_document(store, document("ra", faq_config="nova-lite")), write_run_document(store, document("rb", faq_config="haiku-3"))
-    make_current(store, a, stale)
-    with pytest.raises(PublishConflict, match="another publisher changed it"):
-        make_current(store, b, stale)
-    assert current_document(store)["run_id"] == "ra"
+def test_the_projection_covers_every_intent_and_names_unmeasured_ones():
+    from mangaeval.intents import intent_names, load_intents
+    from mangaeval.routing.projection import project
+    from mangaeval.warehouse.policy import load_policy
+
+    policy = load_policy()
+    doc = genesis_document(list(intent_names()), CONFIGS, "sonnet-3-5-v2", "t")
+    for name in doc["routes"]:
+        doc["routes"][name] = make_route(CONFIGS["haiku-3-5"], {"mean_cost_usd": 0.002}, "x", set_by={"kind": "nightly", "id": "r", "at": "t"},
+                                         baseline_cost_usd=0.008)
+    projection = project(doc, policy)
+    intents = load_intents()
+    expected = sum(1e6 * i.traffic_share * 30 * (1 - i.cache_hit_rate) * 0.002 for i in intents.values())
+    assert projection["intents"] == 8 and projection["recommended_monthly_usd"] == pytest.approx(expected)
+    assert projection["savings_monthly_usd"] == pytest.approx(3 * expected)
+    doc["routes"]["faq"]["mean_cost_usd"] = None
+    partial = project(doc, policy)
+    assert partial["recommended_monthly_usd"] is None and partial["unmeasured_intents"] == ["faq"]  # never counted as $0
 
 
-@pytest.mark.integration
-def test_first_publish_cannot_overwrite_a_concurrent_first(store):
-    data = write_run_document(store, document("r1"))
-    make_current(store, data, None)
-    other = write_run_document(store, document("r2", faq_config="nova-lite"))
-    with pytest.raises(PublishConflict):
-        make_current(store, other, None)  # believed there was no current yet (If-None-Match)
-
-
-@pytest.mark.integration
-def test_rollback_and_diff(store):
-    publish(store, document("r1"))
-    publish(store, document("r2", faq_config="nova-lite", quality=0.8))
-    change = diff(document("r1"), document("r2", faq_config="nova-lite", quality=0.8))
-    assert change["intents"]["faq"]["changed"] and change["intents"]["faq"]["mean_quality"] == pytest.approx(-0.1)
-    assert not change["intents"]["recommendation"]["changed"]
-    assert rollback(store, "r1")["changed"] and current_document(store)["run_id"] == "r1"
-    with pytest.raises(MangaEvalError, match="no routing document for run 'nope'"):
-        rollback(store, "nope")
-
-
-def test_invalid_document_is_never_written(tmp_path):
-    store = LocalStore(tmp_path)
-    bad = {**document("r1"), "routes": {}}
-    with pytest.raises(InvalidRouting):
-        publish(store, bad)
-    assert store.list("routing/") == []
-
-
-def test_routing_cli_show_diff_rollback(tmp_path):
-    import json
-    import subprocess
-    import sys
-
-    store = LocalStore(tmp_path)
-    publish(store, document("r1"))
-    publish(store, document("r2", faq_config="nova-lite"))
-
-    def cli(*args):
-        return subprocess.run([sys.executable, "-m", "mangaeval.cli", "routing", *args, "--store-uri", str(tmp_path)],
-                              capture_output=True, text=True, timeout=120)
-
-    shown = cli("show", "--json")
-    assert shown.returncode == 0 and json.loads(shown.stdout)["run_id"] == "r2"
-    changed = cli("diff", "r1", "r2", "--json")
-    faq = json.loads(changed.stdout)["intents"]["faq"]
-    assert (faq["from"], faq["to"], faq["changed"]) == ("haiku-3-5", "nova-lite", True)
-    assert cli("rollback", "r1").returncode == 0 and current_document(store)["run_id"] == "r1"
-    missing = cli("rollback", "nope")
-    assert missing.returncode == 2 and "no routing document for run 'nope'" in missing.stderr
+def test_route_fields_are_validated():
+    doc = document("r1")
+    doc["routes"]["faq"]["held"] = 3
+    doc["routes"]["faq"]["set_by"] = {"id": "x"}
+    with pytest.raises(InvalidRouting, match="'held' must be null.*'set_by' must name who set the route"):
+        from_bytes(to_bytes(doc), "x")
 
 
 def test_put_if_unchanged_writes_only_over_what_was_read(store):

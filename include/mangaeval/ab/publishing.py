@@ -3,9 +3,12 @@ by a conditional write):
 
 - `experiments/current.json`: the experiments the chatbot assigns sessions for (mangaeval.ab.assignment);
 - `ab/proposals/<experiment>/<time>.json`: a decision to promote or roll back, as a proposed change. It is
-  applied only by a human-triggered run (or an experiment with allow_automation): PROMOTE routes the
-  experiment's intents to the treatment configuration in the routing table; ROLLBACK stops the experiment
-  (treatment share 0), so every session gets control again.
+  applied only by a human-triggered run (or an experiment with allow_automation). PROMOTE routes the
+  experiment's intents to the treatment configuration through the routing ledger (an `ab_promotion` entry,
+  held against nightly runs) and ends the experiment; ROLLBACK stops the experiment (treatment share 0), so
+  every session gets control again, and restores the routes the ledger had when the experiment started.
+
+An experiment is published as running only if no rollout holds one of its intents (mangaeval.routing.activity).
 """
 
 from __future__ import annotations
@@ -43,16 +46,21 @@ def current_experiments(store: ObjectStore) -> dict[str, Any] | None:
 
 
 def publish_experiments(store: ObjectStore, experiments: dict[str, Experiment], stop: dict[str, str] | None = None) -> dict[str, Any]:
-    """Publish the experiments config; experiments stopped earlier (or in `stop`: id -> why) stay stopped."""
+    """Publish the experiments config; experiments stopped earlier (or in `stop`: id -> why) stay stopped. An
+    experiment not yet running refuses to start on an intent under rollout: it is published `blocked`
+    (treatment share 0) with the rollout named, and starts at a later publication once the rollout is over."""
     expected = store.get(EXPERIMENTS_CURRENT)
     previous = json.loads(expected[0]) if expected else {"experiments": []}
     stopped = {e["id"]: e.get("stopped_reason", "") for e in previous.get("experiments", []) if e.get("status") == "stopped"}
     stopped.update(stop or {})
+    blocked = _blocked_by_rollout(store, experiments, stopped, {e["id"] for e in previous.get("experiments", []) if e.get("status") == "running"})
     entries = []
     for experiment in sorted(experiments.values(), key=lambda e: e.id):
         entry = {**experiment.to_public_dict(), "status": "running"}
         if experiment.id in stopped:
             entry.update(status="stopped", treatment_share=0.0, stopped_reason=stopped[experiment.id])
+        elif experiment.id in blocked:
+            entry.update(status="blocked", treatment_share=0.0, blocked_reason=blocked[experiment.id])
         entries.append(entry)
     doc = {"schema_version": SCHEMA_VERSION, "experiments": entries}
     data = _bytes(doc)
@@ -63,7 +71,30 @@ def publish_experiments(store: ObjectStore, experiments: dict[str, Experiment], 
     if store.get(version_key)[0] != data:
         raise MangaEvalError(f"{store.uri}/{version_key}: read-back differs from what was written")
     changed = _swap_current(store, EXPERIMENTS_CURRENT, data, expected)
-    return {"current": f"{store.uri}/{EXPERIMENTS_CURRENT}", "version": version, "changed": changed, "experiments": len(entries)}
+    return {"current": f"{store.uri}/{EXPERIMENTS_CURRENT}", "version": version, "changed": changed, "experiments": len(entries),
+            "blocked": blocked}
+
+
+def _blocked_by_rollout(store: ObjectStore, experiments: dict[str, Experiment], stopped: dict[str, str], running: set[str]) -> dict[str, str]:
+    """experiment id -> why it may not start (a rollout holds one of its intents)."""
+    from mangaeval.routing.activity import active_rollout
+    from mangaeval.routing.ledger import read_head
+
+    rollout = active_rollout(store)
+    if rollout is None:
+        return {}
+    routes = (read_head(store).document or {}).get("routes", {})
+    blocked = {}
+    for experiment in experiments.values():
+        if experiment.id in stopped or experiment.id in running:
+            continue  # already running before the rollout (the rollout refused to start on its intents) or over
+        intents = list(experiment.intents) or [i for i, r in routes.items() if r["config_id"] == experiment.control_config_id]
+        overlap = sorted(set(intents) & set(rollout["intents"]))
+        if overlap:
+            blocked[experiment.id] = (f"experiment {experiment.id} cannot start: intent(s) {overlap} are under rollout "
+                                      f"{rollout['rollout_id']} (stage {rollout['stage']}, {rollout['canary_pct']:g}% canary); "
+                                      "it starts once the rollout completes or is rolled back")
+    return blocked
 
 
 def proposal_for(report: dict[str, Any], experiment: Experiment) -> dict[str, Any] | None:
@@ -74,7 +105,20 @@ def proposal_for(report: dict[str, Any], experiment: Experiment) -> dict[str, An
     return {"schema_version": SCHEMA_VERSION, "experiment_id": experiment.id, "analyzed_at": report["analyzed_at"],
             "decision": report["decision"], "action": action, "intents": list(experiment.intents),
             "control_config_id": experiment.control_config_id, "treatment_config_id": experiment.treatment_config_id,
-            "reasons": report["reasons"], "automatic": experiment.allow_automation}
+            "reasons": report["reasons"], "automatic": experiment.allow_automation,
+            "start_time": experiment.to_public_dict()["start_time"], "figures": _treatment_figures(report)}
+
+
+def _treatment_figures(report: dict[str, Any]) -> dict[str, Any]:
+    """What the treatment showed on live traffic (the route's figures after a promotion)."""
+    metrics = report.get("metrics", {})
+
+    def treatment(name: str) -> float | None:
+        value = metrics.get(name, {}).get("treatment_mean")
+        return None if value is None else float(value)
+
+    return {"mean_quality": treatment("quality"), "mean_cost_usd": treatment("cost_usd"), "latency_p95_ms": treatment("latency_p95_ms"),
+            "pass_rate": None, "treatment_n": metrics.get("quality", {}).get("treatment_n")}
 
 
 def proposal_key(proposal: dict[str, Any]) -> str:
@@ -94,34 +138,54 @@ def write_proposal(store: ObjectStore, proposal: dict[str, Any]) -> str:
 
 
 def apply_proposal(store: ObjectStore, proposal: dict[str, Any], experiments: dict[str, Experiment]) -> dict[str, Any]:
-    """Carry out a proposal: PROMOTE -> a new routing table (conditional write), ROLLBACK -> experiment stopped."""
+    """Carry out a proposal through the routing ledger. PROMOTE: the experiment's intents to the treatment
+    (held), then the experiment ends. ROLLBACK: the experiment stops, then its intents get back the routes
+    the ledger had when it started (nothing to write when they never changed)."""
+    from mangaeval.routing import ledger, precedence
+
+    experiment_id = proposal["experiment_id"]
+    at = ledger.utc_stamp(proposal["analyzed_at"])
+    actor = {"id": experiment_id, "look": proposal["analyzed_at"], "at": at}
+    head = ledger.read_head(store)
+    if head.document is None:
+        raise MangaEvalError(f"{store.uri}: no current routing table to change; run model_evaluation first")
     if proposal["action"] == "stop_experiment":
         why = f"rolled back at {proposal['analyzed_at']}: " + "; ".join(proposal["reasons"])
-        return {"action": "stop_experiment", **publish_experiments(store, experiments, stop={proposal["experiment_id"]: why})}
+        stopped = publish_experiments(store, experiments, stop={experiment_id: why})
+        intents = proposal["intents"] or [i for i, r in head.document["routes"].items() if r["config_id"] == proposal["control_config_id"]]
+        start = ledger.version_at(store, ledger.utc_stamp(proposal.get("start_time") or proposal["analyzed_at"]))
+        before = ledger.document_at(store, start) if start else None
+        targets = {i: {**before["routes"][i], "_from_version": start} for i in intents if before and i in before["routes"]}
+        restored = ledger.commit(store, {**actor, "kind": "ab_rollback"},
+                                 precedence.restore("ab_rollback", targets, {**actor, "kind": "ab_rollback"}, f"A/B experiment {experiment_id} rolled back"),
+                                 at, initial=lambda: head.document, evidence={"reasons": proposal["reasons"], "restored_from_version": start})
+        return {"action": "stop_experiment", **stopped, "routing": restored}
     from mangaeval.models import load_configurations, load_model_catalog
-    from mangaeval.routing.document import _config_block, validate_document
-    from mangaeval.routing.publish import current_document, publish
+    from mangaeval.routing.document import make_route
 
-    current = current_document(store)
-    if current is None:
-        raise MangaEvalError(f"{store.uri}: no current routing table to change; run model_evaluation first")
     configs = load_configurations(None, load_model_catalog())
     treatment = proposal["treatment_config_id"]
     if treatment not in configs:
-        raise MangaEvalError(f"proposal {proposal['experiment_id']}: treatment configuration {treatment!r} is not in configurations.yaml")
-    intents = proposal["intents"] or [i for i, r in current["routes"].items() if r["config_id"] == proposal["control_config_id"]]
+        raise MangaEvalError(f"proposal {experiment_id}: treatment configuration {treatment!r} is not in configurations.yaml")
+    intents = proposal["intents"] or [i for i, r in head.document["routes"].items() if r["config_id"] == proposal["control_config_id"]]
     if not intents:
-        raise MangaEvalError(f"proposal {proposal['experiment_id']}: no intent is routed to {proposal['control_config_id']!r}; nothing to change")
-    document = json.loads(json.dumps(current))
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    document["run_id"] = f"ab__{proposal['experiment_id']}__{proposal['analyzed_at'].replace(':', '')}"
-    document["generated_at"] = stamp
-    for intent in intents:
-        route = document["routes"].get(intent)
-        if route is None:
-            raise MangaEvalError(f"proposal {proposal['experiment_id']}: intent {intent!r} is not in the current routing table")
-        route.update(_config_block(configs[treatment]))
-        route.update(mean_quality=None, pass_rate=None, latency_p95_ms=None, mean_cost_usd=None, flagged=False,
-                     reason=f"A/B experiment {proposal['experiment_id']}: {proposal['decision']} at {proposal['analyzed_at']}")
-    validate_document(document)
-    return {"action": "route_to_treatment", "intents": intents, **publish(store, document)}
+        raise MangaEvalError(f"proposal {experiment_id}: no intent is routed to {proposal['control_config_id']!r}; nothing to change")
+    missing = [i for i in intents if i not in head.document["routes"]]
+    if missing:
+        raise MangaEvalError(f"proposal {experiment_id}: intent(s) {missing} are not in the current routing table")
+    set_by = {**actor, "kind": "ab_promotion"}
+    figures = proposal.get("figures") or {}
+
+    def route_for(intent: str, current: dict[str, Any] | None) -> dict[str, Any]:
+        return make_route(configs[treatment], figures, f"A/B experiment {experiment_id}: {proposal['decision']} at {proposal['analyzed_at']}",
+                          set_by=set_by, held=precedence.held_reason(set_by), dataset_version=(current or {}).get("dataset_version"),
+                          figures_from=f"A/B experiment {experiment_id}, treatment arm on live traffic (n = {figures.get('treatment_n')})",
+                          baseline_cost_usd=(current or {}).get("baseline_cost_usd"))
+
+    from mangaeval.routing.activity import frozen_intents
+
+    frozen = frozen_intents(store, at, head.document["routes"], skip_experiment=experiment_id)
+    result = ledger.commit(store, set_by, precedence.live_winner("ab_promotion", intents, route_for, frozen), at,
+                           initial=lambda: head.document, evidence={"reasons": proposal["reasons"], "figures": figures})
+    ended = publish_experiments(store, experiments, stop={experiment_id: f"promoted at {proposal['analyzed_at']}: treatment now serves"})
+    return {"action": "route_to_treatment", "intents": intents, **result, "experiments": ended}

@@ -1,92 +1,81 @@
-"""Publishing: write the run's immutable document, read it back and check it, then make it current by a
-conditional write against the current document we read. Also show, diff and rollback."""
+"""Reading and changing the published routing table through its ledger: show, history, diff, and a person's
+rollback to an earlier version (itself a ledger entry). Writers that decide (the nightly run, A/B, canary)
+go through mangaeval.routing.ledger.commit with their own precedence rules."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from mangaeval.errors import MangaEvalError
-from mangaeval.routing.document import from_bytes, to_bytes, validate_document
-from mangaeval.objectstore import ObjectStore, PreconditionFailed
+from mangaeval.objectstore import ObjectStore
+from mangaeval.routing import ledger
+from mangaeval.routing.ledger import CURRENT, PublishConflict  # noqa: F401  (PublishConflict: the error every writer raises)
 
-CURRENT = "routing/current.json"
-
-
-class PublishConflict(MangaEvalError):
-    """Another publisher made a different document current after we read it: nothing was overwritten."""
-
-
-def run_key(run_id: str) -> str:
-    if not run_id or "/" in run_id or run_id.startswith("."):
-        raise MangaEvalError(f"run id {run_id!r} cannot name a routing object")
-    return f"routing/runs/{run_id}/routing.json"
-
-
-def write_run_document(store: ObjectStore, document: dict[str, Any]) -> bytes:
-    """The immutable per-run object: created once; a rerun with identical bytes is a no-op."""
-    validate_document(document)
-    data = to_bytes(document)
-    key = run_key(document["run_id"])
-    try:
-        store.put(key, data, if_none_match=True)
-    except PreconditionFailed:
-        existing = store.get(key)
-        if existing is None or existing[0] != data:
-            raise MangaEvalError(f"{store.uri}/{key}: run {document['run_id']} was already published with different content") from None
-    stored = store.get(key)  # read back: what the chatbot will read must be what we meant
-    if stored is None or stored[0] != data:
-        raise MangaEvalError(f"{store.uri}/{key}: read-back differs from what was written")
-    from_bytes(stored[0], f"{store.uri}/{key}")
-    return data
-
-
-def make_current(store: ObjectStore, data: bytes, expected: tuple[bytes, str] | None) -> dict[str, Any]:
-    """Swap `current` to `data` only if it is still `expected` (what we read); PublishConflict otherwise."""
-    if expected is not None and expected[0] == data:
-        return {"changed": False}
-    try:
-        etag = store.put_if_unchanged(CURRENT, data, expected[1] if expected else None)
-    except PreconditionFailed as exc:
-        raise PublishConflict(f"{store.uri}/{CURRENT}: another publisher changed it after we read it; "
-                              f"nothing overwritten, re-run to publish on top of theirs ({exc})") from None
-    return {"changed": True, "etag": etag}
-
-
-def publish(store: ObjectStore, document: dict[str, Any]) -> dict[str, Any]:
-    expected = store.get(CURRENT)  # read first: the conditional write below is against this
-    data = write_run_document(store, document)
-    result = make_current(store, data, expected)
-    return {"run_id": document["run_id"], "run_object": f"{store.uri}/{run_key(document['run_id'])}",
-            "current": f"{store.uri}/{CURRENT}", **result}
+FIGURE_DELTAS = ("mean_quality", "pass_rate", "latency_p95_ms", "mean_cost_usd")
 
 
 def current_document(store: ObjectStore) -> dict[str, Any] | None:
-    found = store.get(CURRENT)
-    return from_bytes(found[0], f"{store.uri}/{CURRENT}") if found else None
+    """The newest routing document (the ledger's head: current.json, or a newer entry an interrupted writer left)."""
+    return ledger.read_head(store).document
 
 
-def run_document(store: ObjectStore, run_id: str) -> dict[str, Any]:
-    found = store.get(run_key(run_id))
-    if found is None:
-        known = sorted({k.split("/")[2] for k in store.list("routing/runs/")})
-        raise MangaEvalError(f"{store.uri}: no routing document for run {run_id!r} (published runs: {known[-10:]})")
-    return from_bytes(found[0], f"{store.uri}/{run_key(run_id)}")
+def now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def rollback(store: ObjectStore, run_id: str) -> dict[str, Any]:
-    expected = store.get(CURRENT)
-    data = to_bytes(run_document(store, run_id))
-    return {"run_id": run_id, **make_current(store, data, expected)}
+def resolve_version(store: ObjectStore, ref: str) -> int:
+    """A ledger version ("7", "v7", "current") or the id of the run/experiment/rollout that wrote it (its newest entry)."""
+    text = str(ref).strip()
+    if text == "current":
+        return ledger.read_head(store).version
+    if text.lstrip("v").isdigit():
+        version = int(text.lstrip("v"))
+        if version and ledger.read_entry(store, version) is None:
+            raise MangaEvalError(f"{store.uri}: the routing ledger has no version {version} (newest: {ledger.read_head(store).version})")
+        return version
+    written = [e["version"] for e in ledger.history(store) if e["actor"]["id"] == text]
+    if not written:
+        known = sorted({e["actor"]["id"] for e in ledger.history(store)})[-10:]
+        raise MangaEvalError(f"{store.uri}: no routing ledger entry written by {text!r} (recent writers: {known})")
+    return written[-1]
+
+
+def document_for(store: ObjectStore, ref: str) -> dict[str, Any]:
+    document = ledger.document_at(store, resolve_version(store, ref))
+    if document is None:
+        raise MangaEvalError(f"{store.uri}: version 0 is the state before the first published table: nothing to show")
+    return document
+
+
+def rollback(store: ObjectStore, ref: str, person: str, why: str = "", at: str | None = None) -> dict[str, Any]:
+    """Make the routes of an earlier ledger version current again, as a new entry by `person` (held: the next
+    nightly run does not undo a person's decision without better evidence)."""
+    from mangaeval.routing.precedence import restore
+
+    version = resolve_version(store, ref)
+    target = document_for(store, ref)
+    at = at or now_iso()
+    set_by = {"kind": "person", "id": person, "at": at, "rollback_to": version}
+    targets = {i: {**r, "_from_version": version} for i, r in target["routes"].items()}
+    reason = f"rollback to ledger version {version} by {person}" + (f": {why}" if why else "")
+    result = ledger.commit(store, set_by | {"kind": "person"}, restore("rollback", targets, set_by, reason, hold=True), at,
+                           initial=lambda: target, evidence={"rollback_to": version, "why": why})
+    return {"rolled_back_to": version, **result}
 
 
 def diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Per intent: added, removed, changed (another configuration or parameters) or unchanged, with figure deltas."""
     changes = {}
     for intent in sorted(set(a["routes"]) | set(b["routes"])):
         ra, rb = a["routes"].get(intent), b["routes"].get(intent)
         if ra is None or rb is None:
-            changes[intent] = {"from": ra and ra["config_id"], "to": rb and rb["config_id"]}
+            changes[intent] = {"status": "added" if ra is None else "removed", "changed": True,
+                               "from": ra and ra["config_id"], "to": rb and rb["config_id"]}
             continue
-        delta = {name: (None if ra[name] is None or rb[name] is None else rb[name] - ra[name])
-                 for name in ("mean_quality", "pass_rate", "latency_p95_ms", "mean_cost_usd")}
-        changes[intent] = {"from": ra["config_id"], "to": rb["config_id"], "changed": ra["config_id"] != rb["config_id"], **delta}
-    return {"from_run": a["run_id"], "to_run": b["run_id"], "intents": changes}
+        moved = ra["config_id"] != rb["config_id"] or ra.get("parameters") != rb.get("parameters")
+        delta = {name: (None if ra.get(name) is None or rb.get(name) is None else rb[name] - ra[name]) for name in FIGURE_DELTAS}
+        changes[intent] = {"status": "changed" if moved else "unchanged", "changed": moved, "from": ra["config_id"],
+                           "to": rb["config_id"], "set_by": (rb.get("set_by") or {}).get("kind"), **delta}
+    return {"from_version": a.get("ledger_version"), "to_version": b.get("ledger_version"), "from_run": a["run_id"],
+            "to_run": b["run_id"], "intents": changes}

@@ -19,7 +19,8 @@ from mangaeval.warehouse.sqlfiles import KEYED_TABLES, MAINTAINED_WITH, RUN_TABL
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 QUERIES = {"aggregates": "queries/metrics.sql", "frontier": "queries/frontier.sql", "recommendation": "queries/recommendation.sql",
-           "projection_by_config": "queries/projection_by_config.sql", "projection_by_intent": "queries/projection_by_intent.sql"}
+           "projection_by_config": "queries/projection_by_config.sql", "projection_by_intent": "queries/projection_by_intent.sql",
+           "pairs": "queries/quality_pairs.sql"}
 COLUMNS = {
     "eval_results": RESULT_SCHEMA.names,
     "quality_pairs": ["run_id", "intent", "config_id", "reference_config_id", "n_pairs", "mean_diff", "lower_95"],

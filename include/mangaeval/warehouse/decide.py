@@ -64,7 +64,9 @@ def decisions_document(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
         "per_configuration": {r.config_id: (float(r.monthly_usd) if r.intents_missing == 0 else None) for r in by_config.itertuples()},
         "per_intent": by_intent.astype(object).where(by_intent.notna(), None).to_dict("records"),
     }
-    return {"run_id": run_id, "aggregates": aggregates, "frontier": frontier, "recommendation": recommendation, "projection": projection}
+    pairs = frames["pairs"].astype(object).where(frames["pairs"].notna(), None).to_dict("records")
+    return {"run_id": run_id, "aggregates": aggregates, "frontier": frontier, "recommendation": recommendation, "projection": projection,
+            "pairs": pairs}
 
 
 def decide(frame: pd.DataFrame, current_routing: dict[str, str] | None = None, policy: RoutingPolicy | None = None,

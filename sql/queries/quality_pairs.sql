@@ -1,0 +1,5 @@
+-- Paired quality differences of a run (config minus reference, same cases), for the ledger's precedence rules.
+SELECT intent, config_id, reference_config_id, n_pairs, mean_diff, lower_95
+FROM quality_pairs
+WHERE run_id = :run_id
+ORDER BY intent, config_id, reference_config_id

@@ -5,6 +5,14 @@ experiment with always-valid statistics (looking every hour does not inflate fal
 look in the warehouse (view v_ab_results for dashboards), and publishes a PROMOTE or ROLLBACK decision as a
 proposed routing change. A proposal is applied only by a manual run with `apply_proposals` (or an
 experiment with allow_automation). Thin wiring only: the logic is mangaeval.ab.steps.
+
+Which events: the event files of the hourly partitions that overlap the hour ending at the run's time, so the
+run at 01:05 loads hour 00 (complete by then) and what hour 01 has so far (reloading a file replaces its rows,
+so the next run picks up the rest). The run's time is the end of its data interval: the cron tick for a
+scheduled run (Airflow 3's cron schedule gives a zero-length interval); for a manual run, which Airflow 3
+creates without a logical date or data interval, when it was triggered (run_after). A run whose data interval
+is longer (a timetable with intervals) loads that interval. `reload_all` loads every file; the analysis is as of
+the end of that hour unless `as_of` says otherwise.
 """
 
 from __future__ import annotations
@@ -24,7 +32,8 @@ from airflow.sdk import Param, dag, get_current_context, task
     default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": True},
     params={
         "experiments": Param([], type="array", items={"type": "string"}, description="empty = every registered experiment"),
-        "as_of": Param(None, type=["null", "string"], description="analyse up to this ISO-8601 time (default: the interval's end)"),
+        "as_of": Param(None, type=["null", "string"],
+                       description="analyse up to this ISO-8601 time (default: the end of the hour loaded; for a manual run, when it was triggered)"),
         "apply_proposals": Param(False, type="boolean", description="apply PROMOTE/ROLLBACK proposals (manual runs only)"),
         "reload_all": Param(False, type="boolean", description="(re)load every event file, not just the interval's hour"),
     },
@@ -48,19 +57,20 @@ def ab_analysis():
     @task
     def load_events(plan_doc: dict) -> dict:
         from mangaeval.ab import steps
+        from mangaeval.runtime import data_window
 
-        context = get_current_context()
         if plan_doc["reload_all"]:
             return steps.load_events(None, None)
-        return steps.load_events(context["data_interval_start"], context["data_interval_end"])
+        return steps.load_events(*data_window(get_current_context()))
 
     @task
     def analyze(plan_doc: dict, loaded: dict, published: dict) -> dict:
         from mangaeval.ab import steps
+        from mangaeval.runtime import data_window
 
         context = get_current_context()
         manual = context["dag_run"].run_type == "manual"
-        return steps.analyze_experiments(plan_doc, context["data_interval_end"] or context["run_after"], manual)
+        return steps.analyze_experiments(plan_doc, data_window(context)[1], manual)
 
     plan_doc = plan()
     analyze(plan_doc, load_events(plan_doc), publish_experiments_config(plan_doc))

@@ -7,7 +7,9 @@ candidate (recorded, never judged); each `stage_N` publishes its split (conditio
 window, judges and acts: PROMOTE -> next stage, ROLLBACK -> version 0 current at once, HOLD -> the window is
 extended, up to a limit, then rolled back. A failed task triggers `rollback_on_failure`: a failure to judge
 never advances a stage. `mode=simulate` replays a field scenario (a-d) through the same steps, with the
-windows compressed by `time_scale` (0 = no waiting). Policy: include/config/canary.yaml.
+windows compressed by `time_scale` (0 = no waiting). The rollout's clock starts at the run's time: when it was
+triggered (run_after; Airflow 3 gives a manual run no logical date), or its logical date if one was given.
+Policy: include/config/canary.yaml.
 """
 
 from __future__ import annotations
@@ -45,9 +47,10 @@ def canary_rollout():
     @task(retries=0)  # bad parameters stay bad
     def plan() -> dict:
         from mangaeval.canary import steps
+        from mangaeval.runtime import run_time
 
         context = get_current_context()
-        doc = steps.plan_rollout(dict(context["params"]), context["run_id"], context["logical_date"] or context["run_after"])
+        doc = steps.plan_rollout(dict(context["params"]), context["run_id"], run_time(context))  # the trigger time: no logical date
         if len(doc["policy"]["stages"]) != STAGES:
             raise ValueError(f"include/config/canary.yaml has {len(doc['policy']['stages'])} stages; this DAG wires {STAGES}")
         return doc

@@ -3,7 +3,8 @@ to a published routing table. Thin wiring only: each task calls mangaeval.pipeli
 
 Trigger by hand with parameters to evaluate a new candidate configuration against tonight's production
 routing. Bad parameters fail `plan` before any model is called; a failed validation gate stops the run
-before anything is loaded or published.
+before anything is loaded or published. The routing document's time is the run's logical date (a scheduled
+run) or, for a manual run, which Airflow 3 creates without a logical date, when it was triggered (run_after).
 """
 
 from __future__ import annotations
@@ -91,9 +92,10 @@ def model_evaluation():
     @task
     def publish_routing(decision: dict) -> dict:
         from mangaeval.pipeline import steps
+        from mangaeval.runtime import run_time
 
         context = get_current_context()
-        return steps.publish_routing(decision, context["run_id"], context["logical_date"] or context["run_after"])
+        return steps.publish_routing(decision, context["run_id"], run_time(context))  # a manual run has no logical date
 
     @teardown
     @task

@@ -31,7 +31,11 @@ TIERS = ("sonnet", "haiku", "nova", "custom")  # one pool per tier: bedrock_<tie
                            description="a new configuration {id, model_id, temperature, top_p, max_tokens, system_prompt_version}"),
         "intents": Param([], type="array", items={"type": "string"}, description="empty = every intent"),
         "dataset_version": Param("v1", type="string", description="golden dataset version"),
-        "limit": Param(None, type=["null", "integer"], description="at most N cases per intent"),
+        "limit": Param(None, type=["null", "integer"], title="Cases per intent",
+                       description="at most N cases per intent, sampled so each intent's languages and tags keep their "
+                                   "proportions (empty = every case)"),
+        "sample_seed": Param(0, type="integer", title="Sample seed",
+                             description="which cases `limit` samples: the same seed picks the same cases (ignored without a limit)"),
         "use_cache": Param(True, type="boolean", description="re-use answers already paid for"),
     },
     doc_md=__doc__,

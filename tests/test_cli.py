@@ -48,10 +48,19 @@ def test_evaluate_two_configs_on_the_starter_set(tmp_path):
 
 
 def test_limit_and_intents(tmp_path):
+    from mangaeval.golden import load_dataset, sample_per_intent
+
     proc = run_cli("evaluate", "--configs", "nova-micro", "--dataset", "v0", "--out", str(tmp_path), "--limit", "3",
-                   "--intents", "faq", "chitchat", "--no-cache", "--json")
+                   "--intents", "faq", "chitchat", "--no-cache", "--json", "--run-id", "limited")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["rows"] == 6
+    wanted = [c for c in load_dataset("v0").cases if c.intent in ("faq", "chitchat")]
+    assert sorted(read_results(tmp_path / "limited" / "results.parquet")["test_id"]) == sorted(c.test_id for c in sample_per_intent(wanted, 3, 0))
+    seeded = run_cli("evaluate", "--configs", "nova-micro", "--dataset", "v0", "--out", str(tmp_path), "--limit", "4", "--sample-seed", "9",
+                     "--intents", "faq", "--json", "--run-id", "seeded", "--cache-dir", str(tmp_path / "cache"))
+    assert seeded.returncode == 0, seeded.stderr
+    faq = [c for c in wanted if c.intent == "faq"]
+    assert sorted(read_results(tmp_path / "seeded" / "results.parquet")["test_id"]) == sorted(c.test_id for c in sample_per_intent(faq, 4, 9))
 
 
 @pytest.mark.parametrize(
@@ -60,6 +69,7 @@ def test_limit_and_intents(tmp_path):
         (["--configs", "gpt-5"], "unknown configuration id(s): gpt-5"),
         (["--configs", "nova-micro", "--dataset", "v99"], "v99: no such dataset"),
         (["--configs", "nova-micro", "--limit", "0"], "--limit must be a positive"),
+        (["--configs", "nova-micro", "--limit", "3", "--sample-seed", "abc"], "argument --sample-seed: invalid int value: 'abc'"),
         (["--configs", "nova-micro", "--intents", "weather"], "unknown or empty intent(s) ['weather']"),
     ],
 )

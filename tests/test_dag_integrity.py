@@ -39,7 +39,9 @@ def test_tags_retries_and_no_cycles(dagbag):
 def test_model_evaluation_shape(dagbag):
     dag = dagbag.dags["model_evaluation"]
     assert dag.schedule == "0 2 * * *" or str(dag.timetable.summary) == "0 2 * * *"
-    assert {"configs", "candidate", "intents", "dataset_version", "limit", "use_cache"} <= set(dag.params)
+    assert {"configs", "candidate", "intents", "dataset_version", "limit", "sample_seed", "use_cache"} <= set(dag.params)
+    seed = dag.params.get_param("sample_seed")
+    assert seed.value == 0 and seed.schema["type"] == "integer" and seed.schema["title"] and "same seed" in seed.description
     ids = {t.task_id for t in dag.tasks}
     assert {"plan", "validation_gate", "load_warehouse", "decide", "publish_routing", "stop_model_double"} <= ids
     assert {f"evaluate_{tier}" for tier in ("sonnet", "haiku", "nova", "custom")} <= ids

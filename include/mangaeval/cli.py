@@ -114,8 +114,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.limit is not None:
         if args.limit < 1:
             raise MangaEvalError("--limit must be a positive number of cases per intent")
-        seen: dict[str, int] = {}
-        cases = [c for c in cases if (seen.__setitem__(c.intent, seen.get(c.intent, 0) + 1) or seen[c.intent] <= args.limit)]
+        from mangaeval.golden import sample_per_intent
+
+        cases = sample_per_intent(cases, args.limit, args.sample_seed)  # stratified by language and tags, as the DAG samples
     run_id = args.run_id or "manual__" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out_dir = Path(args.out) / run_id
     with endpoint_for(args) as endpoint:
@@ -313,6 +314,7 @@ def _split(values: list[str] | str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mangaeval.golden import DEFAULT_SAMPLE_SEED
     from mangaeval.paths import DATA_DIR
 
     parser = argparse.ArgumentParser(prog="mangaeval", description="Evaluate and route MangaAssist's Bedrock models.")
@@ -352,7 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--configs", required=True, nargs="+", help="configuration ids (comma or space separated)")
     ev.add_argument("--dataset", required=True, help="dataset folder or version name (e.g. v0)")
     ev.add_argument("--out", default=str(DATA_DIR / "results"), help="results folder (a sub-folder per run)")
-    ev.add_argument("--limit", type=int, help="at most N cases per intent")
+    ev.add_argument("--limit", type=int, help="at most N cases per intent, sampled so each intent keeps its language and tag proportions")
+    ev.add_argument("--sample-seed", type=int, default=DEFAULT_SAMPLE_SEED,
+                    help=f"which cases --limit samples: the same seed picks the same cases (default {DEFAULT_SAMPLE_SEED})")
     ev.add_argument("--intents", nargs="+")
     ev.add_argument("--no-cache", action="store_true", help="call the model even for requests already answered")
     ev.add_argument("--cache-dir", default=str(DATA_DIR / "cache" / "responses"))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mangaeval.errors import DatasetError
+from mangaeval.errors import DatasetError, MangaEvalError
 from mangaeval.intents import intent_names
 
 LANGUAGES = ("en", "ja")
@@ -294,3 +294,77 @@ def load_dataset(dataset: str | Path) -> Dataset:
     if path.is_dir():
         version = json.loads((path / MANIFEST_NAME).read_text(encoding="utf-8"))["version"]
     return Dataset(version=version, path=path, cases=cases)
+
+
+# --- Sampling: `limit` cases of an intent that look like all of them -------------------------------------------
+
+DEFAULT_SAMPLE_SEED = 0
+
+
+def sample_seed_problem(seed: Any, name: str = "sample_seed") -> str | None:
+    """What is wrong with a sampling seed (None when it is fine): any whole number is a seed."""
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        return f"'{name}' must be a whole number (the same seed picks the same cases), got {seed!r}"
+    return None
+
+
+def _largest_remainder(sizes: dict[Any, int], total: int, rng: Any) -> dict[Any, int]:
+    """`total` split over the groups in proportion to their sizes (Hamilton's method): each gets the whole part
+    of its exact share, the rest go one each to the largest fractional parts, ties broken by `rng`."""
+    whole = sum(sizes.values())
+    keys = sorted(sizes)
+    quotas = {k: total * sizes[k] // whole for k in keys}
+    tie = {k: rng.random() for k in keys}
+    by_remainder = sorted(keys, key=lambda k: (-(total * sizes[k] % whole), tie[k]))
+    for k in by_remainder[: total - sum(quotas.values())]:
+        quotas[k] += 1
+    return quotas
+
+
+def sample_cases(cases: list[GoldenCase], limit: int | None, seed: int = DEFAULT_SAMPLE_SEED) -> list[GoldenCase]:
+    """At most `limit` of one intent's cases, stratified so the sample looks like the whole: first by language
+    (each language gets its share of `limit`, largest remainder: within one case of the exact proportion), then
+    within each language by tag set (the same split over the cases' sorted tags), then a seeded pick inside each
+    stratum. Deterministic: the same cases, limit and seed give the same sample in every process; the result is
+    in dataset order. `limit` None or >= len(cases): every case, in dataset order.
+
+    The one place a limit is applied: the DAG's shards, the plan's expected row counts and `mangaeval evaluate
+    --limit` all call this, so they agree.
+    """
+    import random
+
+    problem = sample_seed_problem(seed)
+    if problem:
+        raise MangaEvalError(problem)
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise MangaEvalError(f"the limit must be a positive number of cases per intent or None, got {limit!r}")
+    if limit is None or limit >= len(cases):
+        return list(cases)
+    intents = ",".join(sorted({c.intent for c in cases}))
+    rng = random.Random(f"mangaeval.sample:{seed}:{intents}")  # a str seed: the same in every process
+    by_language: dict[str, list[int]] = {}
+    for index, case in enumerate(cases):
+        by_language.setdefault(case.language, []).append(index)
+    picked: list[int] = []
+    language_quotas = _largest_remainder({lang: len(ix) for lang, ix in by_language.items()}, limit, rng)
+    for language in sorted(by_language):
+        strata: dict[tuple[str, ...], list[int]] = {}
+        for index in by_language[language]:
+            strata.setdefault(tuple(sorted(cases[index].tags)), []).append(index)
+        quotas = _largest_remainder({tags: len(ix) for tags, ix in strata.items()}, language_quotas[language], rng)
+        for tags in sorted(strata):
+            picked += rng.sample(strata[tags], quotas[tags])
+    return [cases[i] for i in sorted(picked)]
+
+
+def sample_per_intent(cases: list[GoldenCase], limit: int | None, seed: int = DEFAULT_SAMPLE_SEED) -> list[GoldenCase]:
+    """`sample_cases` applied to each intent's cases (`limit` is per intent); dataset order kept."""
+    chosen = {id(c) for cases_of_intent in _by_intent(cases).values() for c in sample_cases(cases_of_intent, limit, seed)}
+    return [c for c in cases if id(c) in chosen]
+
+
+def _by_intent(cases: list[GoldenCase]) -> dict[str, list[GoldenCase]]:
+    grouped: dict[str, list[GoldenCase]] = {}
+    for case in cases:
+        grouped.setdefault(case.intent, []).append(case)
+    return grouped

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mangaeval.errors import ConfigError, DatasetError, MangaEvalError
+from mangaeval.golden import DEFAULT_SAMPLE_SEED, sample_seed_problem
 from mangaeval.intents import intent_names
 from mangaeval.models import ModelConfig, available_prompt_versions, load_configurations, load_model_catalog, validate_config_entry
 
@@ -23,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "intents": [],          # empty = every intent
     "dataset_version": DEFAULT_DATASET,
     "limit": None,          # cases per intent; None = all
+    "sample_seed": DEFAULT_SAMPLE_SEED,  # which cases a limit samples (stratified by language and tags)
     "use_cache": True,
 }
 
@@ -41,16 +43,18 @@ class RunPlan:
     limit: int | None
     use_cache: bool
     candidate_id: str | None = None
+    sample_seed: int = DEFAULT_SAMPLE_SEED
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"configs": [c.to_dict() for c in self.configs], "intents": self.intents, "dataset_version": self.dataset_version,
-                "limit": self.limit, "use_cache": self.use_cache, "candidate_id": self.candidate_id}
+                "limit": self.limit, "sample_seed": self.sample_seed, "use_cache": self.use_cache, "candidate_id": self.candidate_id}
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> "RunPlan":
         configs = [ModelConfig(**c) for c in doc["configs"]]
-        return cls(configs, list(doc["intents"]), doc["dataset_version"], doc["limit"], bool(doc["use_cache"]), doc.get("candidate_id"))
+        return cls(configs, list(doc["intents"]), doc["dataset_version"], doc["limit"], bool(doc["use_cache"]), doc.get("candidate_id"),
+                   int(doc.get("sample_seed", DEFAULT_SAMPLE_SEED)))
 
 
 def _string_list(value: Any, name: str, problems: list[str]) -> list[str]:
@@ -116,6 +120,10 @@ def validate_params(raw: dict[str, Any], *, extra_config_ids: list[str] | None =
     limit = params["limit"]
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         problems.append(f"'limit' must be a positive number of cases per intent or null, got {limit!r}")
+    sample_seed = params["sample_seed"]
+    seed_problem = sample_seed_problem(sample_seed)
+    if seed_problem:
+        problems.append(seed_problem)
     use_cache = params["use_cache"]
     if not isinstance(use_cache, bool):
         problems.append(f"'use_cache' must be true or false, got {use_cache!r}")
@@ -132,4 +140,4 @@ def validate_params(raw: dict[str, Any], *, extra_config_ids: list[str] | None =
             problems.append(f"'dataset_version' {version!r}: " + "; ".join(exc.problems[:5]))
     if problems:
         raise ParamError(problems)
-    return RunPlan(configs, intents, version, limit, use_cache, candidate_id)
+    return RunPlan(configs, intents, version, limit, use_cache, candidate_id, sample_seed)

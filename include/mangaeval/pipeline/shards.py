@@ -45,13 +45,13 @@ def run_shard(shard: dict[str, Any], plan: RunPlan, run_id: str, results_root: s
     """
     from mangaeval.bedrock import BedrockClient, ClientSettings
     from mangaeval.engine import EngineSettings, EvaluationEngine
-    from mangaeval.golden import load_dataset
+    from mangaeval.golden import load_dataset, sample_cases
     from mangaeval.models import ModelConfig, load_model_catalog
     from mangaeval.scoring import Scorer
 
     config = ModelConfig(**shard["config"])
     dataset = load_dataset(plan.dataset_version)
-    cases = [c for c in dataset.cases if c.intent == shard["intent"]][: plan.limit or None]
+    cases = sample_cases([c for c in dataset.cases if c.intent == shard["intent"]], plan.limit, plan.sample_seed)  # as the plan counted
     client = BedrockClient(ClientSettings.from_env(endpoint_url=endpoint_url))
     settings = EngineSettings.from_files(use_cache=plan.use_cache, cache_dir=Path(cache_dir))
     frame, stats = EvaluationEngine(client, load_model_catalog(), settings).evaluate(

@@ -17,14 +17,14 @@ log = logging.getLogger(__name__)
 
 def plan_run(params: dict[str, Any], current_config_ids: list[str] | None = None) -> dict[str, Any]:
     """Validate trigger parameters into a plan (ParamError before any model is called)."""
-    from mangaeval.golden import load_dataset
+    from mangaeval.golden import load_dataset, sample_cases
     from mangaeval.pipeline.params import validate_params
 
     plan = validate_params(params, extra_config_ids=current_config_ids)
     dataset = load_dataset(plan.dataset_version)
-    counts = {i: len([c for c in dataset.cases if c.intent == i]) for i in plan.intents}
+    cases = dataset.by_intent()
     doc = plan.to_dict()
-    doc["expected_rows"] = {i: min(n, plan.limit) if plan.limit else n for i, n in counts.items()}
+    doc["expected_rows"] = {i: len(sample_cases(cases.get(i, []), plan.limit, plan.sample_seed)) for i in plan.intents}  # as run_shard samples
     return doc
 
 

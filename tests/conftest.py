@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
@@ -35,14 +36,36 @@ def airflow_test_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_dag_test(env: dict[str, str], dag_id: str, logical_date: str, conf: dict, data_dir: Path, **extra: str) -> dict:
+def run_dag_test(env: dict[str, str], dag_id: str, logical_date: str, conf: dict, data_dir: Path, *, no_logical_date: bool = False,
+                 **extra: str) -> dict:
     """One dag.test() run in a fresh process (Airflow reads its configuration at import): its state, the state
-    of each task, and the log."""
-    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "dagrun" / "run_dag.py"), logical_date, json.dumps(conf), str(ROOT / "dags"),
-                           dag_id], env={**env, "MANGAEVAL_DATA_DIR": str(data_dir), **extra}, capture_output=True, text=True, timeout=600)
-    lines = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in proc.stdout.splitlines() if line.startswith(("DAGRUN_STATE", "TASK_STATES"))}
+    of each task, the run as created, the time keys each task's context held, and the log.
+
+    `logical_date` is the run's logical date and run_after; with `no_logical_date` only its run_after: the run then
+    has no logical date and no data interval, as Airflow 3 creates a manual run (UI, REST API, `airflow dags
+    trigger`) given none (see tests/dagrun/run_dag.py)."""
+    argv = [sys.executable, str(ROOT / "tests" / "dagrun" / "run_dag.py"), logical_date, json.dumps(conf), str(ROOT / "dags"), dag_id]
+    proc = subprocess.run(argv + (["--no-logical-date"] if no_logical_date else []), env={**env, "MANGAEVAL_DATA_DIR": str(data_dir), **extra},
+                          capture_output=True, text=True, timeout=600)
+    keys = ("DAGRUN_STATE", "TASK_STATES", "DAGRUN", "TASK_CONTEXTS")
+    lines = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in proc.stdout.splitlines() if line.split(" ", 1)[0] in keys and " " in line}
     assert "DAGRUN_STATE" in lines, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return {"state": lines["DAGRUN_STATE"], "tasks": json.loads(lines.get("TASK_STATES", "{}")), "log": proc.stdout + proc.stderr}
+    return {"state": lines["DAGRUN_STATE"], "tasks": json.loads(lines.get("TASK_STATES", "{}")), "run": json.loads(lines.get("DAGRUN", "{}")),
+            "contexts": json.loads(lines.get("TASK_CONTEXTS", "{}")), "log": proc.stdout + proc.stderr}
+
+
+def assert_manual_run_without_logical_date(result: dict, run_after: str, time_reading_tasks: list[str]) -> None:
+    """The run was created as Airflow 3 creates a manual trigger without a logical date, and the tasks that read
+    the run's time got a context without logical_date and data interval keys (the code before the fix indexed
+    context["logical_date"] / context["data_interval_end"] there: KeyError)."""
+    run = result["run"]
+    assert run["run_type"] == "manual" and run["logical_date"] is None, run
+    assert run["data_interval_start"] is None and run["data_interval_end"] is None, run
+    assert datetime.fromisoformat(run["run_after"]) == datetime.fromisoformat(run_after), run
+    for task_id in time_reading_tasks:
+        seen = result["contexts"][task_id]
+        assert seen["keys"] == [] and seen["dag_run.logical_date"] is None, (task_id, seen)
+        assert datetime.fromisoformat(seen["dag_run.run_after"]) == datetime.fromisoformat(run_after), (task_id, seen)
 
 
 def free_port() -> int:

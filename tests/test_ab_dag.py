@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mangaeval.ab.simulator import ArmTruth, simulate
-from tests.conftest import airflow_test_env, run_dag_test
+from tests.conftest import airflow_test_env, assert_manual_run_without_logical_date, run_dag_test
 
 pytestmark = pytest.mark.integration
 EXPERIMENT_ID = "sonnet-4-5-vs-3-5-v2-recommendation"  # registered in include/config/experiments.yaml (share 0.10)
@@ -21,8 +21,11 @@ def airflow_env(tmp_path_factory):
     return airflow_test_env(tmp_path_factory.mktemp("airflow_home_ab"))
 
 
-def run_ab_dag(env: dict, data_dir: Path, conf: dict) -> dict:
-    return run_dag_test(env, "ab_analysis", "2026-11-26T00:05:00+00:00", conf, data_dir)
+WHEN = "2026-11-26T00:05:00+00:00"
+
+
+def run_ab_dag(env: dict, data_dir: Path, conf: dict, when: str = WHEN, no_logical_date: bool = False) -> dict:
+    return run_dag_test(env, "ab_analysis", when, conf, data_dir, no_logical_date=no_logical_date)
 
 
 def _write_hourly_events(data: Path) -> None:
@@ -78,12 +81,31 @@ def test_ab_analysis_dag_loads_analyses_stores_and_proposes_then_applies_on_requ
     finally:
         wh.close()
 
-    applied = run_ab_dag(airflow_env, data, {**conf, "apply_proposals": True})
+    # Applying is a person's trigger: Airflow 3 gives it no logical date (analyze used to index the data interval)
+    applied = run_ab_dag(airflow_env, data, {**conf, "apply_proposals": True}, no_logical_date=True)
     assert applied["state"] == "success", applied["log"][-4000:]
+    assert_manual_run_without_logical_date(applied, WHEN, ["analyze"])
     routing = json.loads((data / "routing" / "current.json").read_text())
     assert routing["routes"]["recommendation"]["config_id"] == "sonnet-4-5"
     assert routing["routes"]["faq"]["config_id"] == "sonnet-3-5-v2"
     assert EXPERIMENT_ID in routing["routes"]["recommendation"]["reason"]
+
+
+def test_each_run_loads_the_hour_ending_at_its_time(airflow_env, tmp_path):
+    """A scheduled run (Airflow 3's cron tick: a zero-length data interval at the tick) and a manual run (no
+    logical date, no data interval) both load the hourly partitions overlapping the hour before their time."""
+    data = tmp_path / "data"
+    _write_hourly_events(data)
+    manual = run_ab_dag(airflow_env, data, {}, when="2026-11-21T04:05:00+00:00", no_logical_date=True)
+    assert manual["state"] == "success", manual["log"][-4000:]
+    assert_manual_run_without_logical_date(manual, "2026-11-21T04:05:00+00:00", ["load_events", "analyze"])
+    # hours 03 (requests, sessions, and the malformed file) and 04 (requests, sessions)
+    assert "from 5 file(s); 2 quarantined" in manual["log"] and "2 malformed row(s) quarantined" in manual["log"]
+    scheduled = run_ab_dag(airflow_env, data, {}, when="2026-11-22T10:05:00+00:00")
+    assert scheduled["state"] == "success", scheduled["log"][-4000:]
+    seen = scheduled["contexts"]["load_events"]
+    assert seen["data_interval_start"] == seen["data_interval_end"] == seen["logical_date"]  # the tick, a point
+    assert "from 4 file(s); 0 quarantined" in scheduled["log"]  # hours 09 and 10
 
 
 def test_bad_parameters_fail_the_first_task(airflow_env, tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.conftest import ROOT, airflow_test_env, free_port, run_dag_test
+from tests.conftest import ROOT, airflow_test_env, assert_manual_run_without_logical_date, free_port, run_dag_test
 
 pytestmark = pytest.mark.integration
 WHEN = "2026-11-24T10:00:00+00:00"
@@ -36,7 +36,7 @@ def cloudwatch():
     server.stop()
 
 
-def run(env: dict, data: Path, conf: dict, when: str = WHEN, **extra: str) -> dict:
+def run(env: dict, data: Path, conf: dict, when: str = WHEN, **extra) -> dict:
     return run_dag_test(env, "canary_rollout", when, conf, data, **extra)
 
 
@@ -57,10 +57,13 @@ def decisions(data: Path, rollout_id: str):
 
 
 def test_healthy_candidate_completes_with_metrics_in_the_warehouse_and_cloudwatch(airflow_env, tmp_path, cloudwatch):
+    """Triggered as a person triggers it (the DAG has no schedule): Airflow 3 gives the run no logical date, and
+    the plan, which used to index context["logical_date"] (KeyError), starts the rollout's clock at run_after."""
     url, cw = cloudwatch
     conf = {"mode": "simulate", "scenario": "a", "rollout_id": "dag-a", "time_scale": 0}
-    result = run(airflow_env, tmp_path, conf, MANGAEVAL_CLOUDWATCH_ENDPOINT_URL=url)
+    result = run(airflow_env, tmp_path, conf, no_logical_date=True, MANGAEVAL_CLOUDWATCH_ENDPOINT_URL=url)
     assert result["state"] == "success", result["log"][-4000:]
+    assert_manual_run_without_logical_date(result, WHEN, ["plan"])
     assert {result["tasks"][f"stage_{i}"] for i in range(1, 5)} == {"success"}
     assert result["tasks"]["rollback_on_failure"] == "skipped" and result["tasks"]["report"] == "success"
     frame, metrics, events = decisions(tmp_path, "dag-a")

@@ -1,5 +1,5 @@
 """model_evaluation end to end with dag.test(): on DuckDB + a local folder, on PostgreSQL + a local S3
-server (moto), three identical runs, a failed gate, and bad parameters."""
+server (moto), three identical runs, a manual run without a logical date, a failed gate, and bad parameters."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import airflow_test_env, free_port, run_dag_test
+from tests.conftest import airflow_test_env, assert_manual_run_without_logical_date, free_port, run_dag_test
 
 pytestmark = pytest.mark.integration
 SMALL = {"configs": ["sonnet-3-5-v2", "haiku-3-5"], "intents": ["faq", "order_tracking"], "limit": 3}
@@ -27,7 +27,7 @@ def airflow_env(tmp_path_factory):
     return env
 
 
-def run_dag(env: dict, data_dir: Path, conf: dict, logical_date: str = LOGICAL_DATE, **extra: str) -> dict:
+def run_dag(env: dict, data_dir: Path, conf: dict, logical_date: str = LOGICAL_DATE, **extra) -> dict:
     return run_dag_test(env, "model_evaluation", logical_date, conf, data_dir, **extra)
 
 
@@ -97,6 +97,32 @@ def test_end_to_end_on_postgresql_and_s3(airflow_env, tmp_path):
         server.stop()
         with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as con:
             con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def test_a_manual_run_without_a_logical_date_publishes_at_its_trigger_time(airflow_env, tmp_path):
+    """As the UI's trigger button, the REST API and `airflow dags trigger` create it in Airflow 3: no logical date,
+    no data interval. publish_routing used to index context["logical_date"] there (KeyError, after every other
+    task had succeeded). The run also samples its `limit` with the `sample_seed` it was given."""
+    from mangaeval.golden import load_dataset, sample_cases
+    from mangaeval.warehouse import connect
+
+    data, run_after = tmp_path / "data", "2026-11-23T14:37:00+00:00"
+    result = run_dag(airflow_env, data, {**SMALL, "sample_seed": 11}, logical_date=run_after, no_logical_date=True)
+    assert result["state"] == "success", result["log"][-3000:]
+    assert_manual_run_without_logical_date(result, run_after, ["plan", "decide", "publish_routing"])
+    current = json.loads((data / "routing" / "current.json").read_text())
+    assert current["generated_at"].startswith("2026-11-23T14:37:00")  # the trigger time: stable across retries and clears
+    wh = connect(f"duckdb:///{data / 'warehouse.duckdb'}")
+    try:
+        with wh.transaction() as cur:
+            cur.execute("SELECT DISTINCT run_id, intent, test_id FROM eval_results ORDER BY intent, test_id")
+            rows = cur.fetchall()
+    finally:
+        wh.close()
+    assert {r[0] for r in rows} == {result["run"]["run_id"]}
+    cases = load_dataset("v1").by_intent()
+    for intent in SMALL["intents"]:
+        assert sorted(r[2] for r in rows if r[1] == intent) == sorted(c.test_id for c in sample_cases(cases[intent], 3, 11))
 
 
 def test_failed_gate_loads_and_publishes_nothing(airflow_env, tmp_path):

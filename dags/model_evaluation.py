@@ -85,7 +85,7 @@ def model_evaluation():
     def load_warehouse(uris: list, plan_doc: dict) -> dict:
         from mangaeval.pipeline import steps
 
-        return steps.load_warehouse(uris, get_current_context()["run_id"])
+        return steps.load_warehouse(uris, get_current_context()["run_id"], plan_doc["routing_base"])
 
     @task
     def decide(loaded: dict, plan_doc: dict) -> dict:
@@ -94,12 +94,12 @@ def model_evaluation():
         return steps.decide(get_current_context()["run_id"], plan_doc)
 
     @task
-    def publish_routing(decision: dict) -> dict:
+    def publish_routing(decision: dict, plan_doc: dict) -> dict:
         from mangaeval.pipeline import steps
         from mangaeval.runtime import run_time
 
         context = get_current_context()
-        return steps.publish_routing(decision, context["run_id"], run_time(context))  # a manual run has no logical date
+        return steps.publish_routing(decision, context["run_id"], run_time(context), plan_doc)  # a manual run has no logical date
 
     @teardown
     @task
@@ -119,7 +119,7 @@ def model_evaluation():
         for tier in TIERS
     }
     uris = validation_gate(**evaluated, plan_doc=plan_doc)
-    published = publish_routing(decide(load_warehouse(uris, plan_doc), plan_doc))
+    published = publish_routing(decide(load_warehouse(uris, plan_doc), plan_doc), plan_doc)
     published >> stop_model_double(double)
 
 

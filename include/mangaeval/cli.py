@@ -229,32 +229,84 @@ def cmd_decide(args: argparse.Namespace) -> int:
 
 
 def format_routing(document: dict[str, Any]) -> str:
-    lines = [f"routing for run {document['run_id']} (dataset {document['dataset_version']}):",
-             f"  {'intent':<17} {'configuration':<16} {'quality':>8} {'pass':>6} {'p95 ms':>8} {'cost/call $':>12}  reason"]
+    version = f", ledger version {document['ledger_version']}" if document.get("ledger_version") is not None else ""
+    lines = [f"routing by {document['run_id']} (dataset {document['dataset_version']}{version}):",
+             f"  {'intent':<17} {'configuration':<16} {'quality':>8} {'pass':>6} {'p95 ms':>8} {'cost/call $':>12}  {'set by':<18} reason"]
     for intent, r in document["routes"].items():
         q = "-" if r["mean_quality"] is None else f"{r['mean_quality']:.3f}"
         p = "-" if r["pass_rate"] is None else f"{r['pass_rate']:.0%}"
         l = "-" if r["latency_p95_ms"] is None else f"{r['latency_p95_ms']:.0f}"
         c = "-" if r["mean_cost_usd"] is None else f"{r['mean_cost_usd']:.6f}"
-        lines.append(f"  {intent:<17} {r['config_id']:<16} {q:>8} {p:>6} {l:>8} {c:>12}  {'FLAGGED: ' if r['flagged'] else ''}{r['reason']}")
+        by = (r.get("set_by") or {}).get("kind", "-") + (" (held)" if r.get("held") else "")
+        lines.append(f"  {intent:<17} {r['config_id']:<16} {q:>8} {p:>6} {l:>8} {c:>12}  {by:<18} "
+                     f"{'FLAGGED: ' if r['flagged'] else ''}{r['reason']}")
     lines.append(f"  {'(unknown)':<17} {document['default']['config_id']}")
     return "\n".join(lines)
 
 
-def format_projection(projection: dict[str, Any]) -> str:
-    def usd(v: Any) -> str:
-        return "-" if v is None else f"${v:,.0f}"
+def _usd(v: Any) -> str:
+    return "-" if v is None else f"${v:,.0f}"
 
-    lines = ["monthly projection (1M messages/day x intent mix x 30 days, after cache hits):",
-             f"  recommended routing {usd(projection['recommended_monthly_usd'])}   all-premium baseline "
-             f"{usd(projection['baseline_monthly_usd'])}   savings {usd(projection['savings_monthly_usd'])}"]
+
+def format_projection(projection: dict[str, Any]) -> str:
+    """A run's projection (per configuration on every intent it measured) from decisions_document()."""
+    lines = ["monthly projection of this run's configurations (1M messages/day x intent mix x 30 days, after cache hits):",
+             f"  recommended routing {_usd(projection['recommended_monthly_usd'])}   all-premium baseline "
+             f"{_usd(projection['baseline_monthly_usd'])}   savings {_usd(projection['savings_monthly_usd'])}"]
     for config_id, value in sorted(projection["per_configuration"].items()):
-        lines.append(f"  {config_id:<16} on every intent: {usd(value)}")
+        lines.append(f"  {config_id:<16} on every intent: {_usd(value)}")
     return "\n".join(lines)
 
 
+def format_table_projection(projection: dict[str, Any]) -> str:
+    """The published table's projection: every intent of the mix at the figures of what serves it."""
+    lines = [f"monthly projection of the routing table ({projection['intents']} intents, 1M messages/day x mix x 30 days, after cache hits):",
+             f"  routing table {_usd(projection['recommended_monthly_usd'])}   all-premium baseline {_usd(projection['baseline_monthly_usd'])}"
+             f"   savings {_usd(projection['savings_monthly_usd'])}"]
+    for row in projection["per_intent"]:
+        lines.append(f"  {row['intent']:<17} {row['config_id']:<16} {_usd(row['recommended_monthly_usd']):>10}  baseline "
+                     f"{_usd(row['baseline_monthly_usd']):>10}  ({row['set_by'] or '-'})")
+    if projection["unmeasured_intents"]:
+        lines.append(f"  not projected: no measured cost for {', '.join(projection['unmeasured_intents'])} (total left out rather than counted as $0)")
+    if projection["baseline_unmeasured_intents"]:
+        lines.append(f"  baseline not measured on: {', '.join(projection['baseline_unmeasured_intents'])}")
+    return "\n".join(lines)
+
+
+def format_diff(doc: dict[str, Any]) -> str:
+    lines = [f"ledger version {doc['from_version']} ({doc['from_run']}) -> {doc['to_version']} ({doc['to_run']}):"]
+    for intent, change in doc["intents"].items():
+        if change["status"] == "added":
+            moved = f"(added) -> {change['to']}"
+        elif change["status"] == "removed":
+            moved = f"{change['from']} -> (removed)"
+        elif change["changed"]:
+            moved = f"{change['from']} -> {change['to']}"
+        else:
+            moved = f"{change['from']} (unchanged)"
+        dq, dc = change.get("mean_quality"), change.get("mean_cost_usd")
+        figures = "" if change["status"] in ("added", "removed") else (
+            f"quality {'' if dq is None else f'{dq:+.3f}'}  cost/call {'' if dc is None else f'{dc:+.6f}'}")
+        lines.append(f"  {intent:<17} {moved:<40} {figures}")
+    return "\n".join(lines)
+
+
+def format_history(entries: list[dict[str, Any]]) -> str:
+    lines = []
+    for e in entries:
+        actor = e["actor"]
+        who = f"{actor['kind']} {actor['id']}" + (f" stage {actor['stage']}" if actor.get("stage") else "") + \
+            (f" look {actor['look']}" if actor.get("look") else "")
+        lines.append(f"v{e['version']:<4} {e['at']}  {who}  (based on v{e['based_on']})")
+        for c in e["changes"]:
+            lines.append(f"        {c['intent']:<17} {c['from'] or '(none)'} -> {c['to']}  [{c['kind']}] {c.get('reason', '')}")
+        for d in e.get("declined", []):
+            lines.append(f"        {d['intent']:<17} not changed: {d['why']}")
+    return "\n".join(lines) if lines else "the routing ledger is empty: nothing published yet"
+
+
 def cmd_routing(args: argparse.Namespace) -> int:
-    from mangaeval.routing import publish as routing
+    from mangaeval.routing import ledger, publish as routing
     from mangaeval.objectstore import open_store
 
     store = open_store(args.store_uri, endpoint_url=args.endpoint_url)
@@ -263,47 +315,46 @@ def cmd_routing(args: argparse.Namespace) -> int:
         if doc is None:
             raise MangaEvalError(f"{store.uri}: no routing table has been published yet")
         _print_json(doc) if args.json else print(format_routing(doc))
+    elif args.routing_command == "history":
+        entries = ledger.history(store, args.intent)
+        _print_json(entries) if args.json else print(format_history(entries))
     elif args.routing_command == "diff":
-        doc = routing.diff(routing.run_document(store, args.run_a), routing.run_document(store, args.run_b))
-        if args.json:
-            _print_json(doc)
-        else:
-            for intent, change in doc["intents"].items():
-                moved = f"{change['from']} -> {change['to']}" if change.get("changed") else f"{change['from']} (unchanged)"
-                dq = change.get("mean_quality")
-                dc = change.get("mean_cost_usd")
-                print(f"{intent:<17} {moved:<36} quality {'' if dq is None else f'{dq:+.3f}'}  cost/call {'' if dc is None else f'{dc:+.6f}'}")
+        doc = routing.diff(routing.document_for(store, args.a), routing.document_for(store, args.b))
+        _print_json(doc) if args.json else print(format_diff(doc))
     else:
-        result = routing.rollback(store, args.run)
-        _print_json(result) if args.json else print(f"current routing is now run {args.run}" + ("" if result["changed"] else " (it already was)"))
+        person = args.by or os.environ.get("USER") or "unknown"
+        result = routing.rollback(store, args.to, person, args.why or "")
+        if args.json:
+            _print_json(result)
+        elif result["changed"]:
+            print(f"routing ledger version {result['version']}: routes of version {result['rolled_back_to']} restored by {person} "
+                  f"({', '.join(c['intent'] for c in result['changes'])})")
+        else:
+            print(f"the current routes already equal version {result['rolled_back_to']}: nothing written")
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """What the last published run decided: the routing table, its monthly projection, where its data is."""
+    """What serves now: the routing table, who set each route, its projection over every intent, where the data is."""
     from mangaeval.pipeline.storage import default_results_root
+    from mangaeval.routing.projection import project
     from mangaeval.routing.publish import current_document
     from mangaeval.objectstore import open_store
-    from mangaeval.warehouse import connect
-    from mangaeval.warehouse.decide import decisions_document
+    from mangaeval.warehouse.policy import load_policy
 
     store = open_store()
     document = current_document(store)
     if document is None:
         raise MangaEvalError(f"{store.uri}: no routing table has been published yet (run `make run`)")
-    warehouse = connect()
-    try:
-        decision = decisions_document(warehouse, document["run_id"])
-    finally:
-        warehouse.close()
-    where = {"routing_table": f"{store.uri}/routing/current.json",
+    projection = project(document, load_policy())
+    where = {"routing_table": f"{store.uri}/routing/current.json", "ledger": f"{store.uri}/routing/ledger/",
              "results": f"{default_results_root()}/results/run_id={document['run_id']}/",
              "warehouse": os.environ.get("MANGAEVAL_WAREHOUSE_URI", "duckdb (data/warehouse.duckdb)")}
     if args.json:
-        _print_json({"routing": document, "projection": decision["projection"], "frontier": decision["frontier"], "where": where})
+        _print_json({"routing": document, "projection": projection, "where": where})
     else:
         print(format_routing(document))
-        print(format_projection(decision["projection"]))
+        print(format_table_projection(projection))
         print("\n".join(f"{name}: {value}" for name, value in where.items()))
     return 0
 
@@ -385,15 +436,20 @@ def build_parser() -> argparse.ArgumentParser:
     dec.add_argument("--json", action="store_true")
     dec.set_defaults(func=cmd_decide)
 
-    rt = sub.add_parser("routing", help="the published routing table").add_subparsers(dest="routing_command", required=True)
-    for name, helptext in (("show", "the current routing table"), ("diff", "what changed between two runs' tables"),
-                           ("rollback", "make an earlier run's table current again")):
+    rt = sub.add_parser("routing", help="the published routing table and its ledger").add_subparsers(dest="routing_command", required=True)
+    for name, helptext in (("show", "the current routing table"), ("history", "every change to production routing, oldest first"),
+                           ("diff", "what changed between two ledger versions (or the runs that wrote them)"),
+                           ("rollback", "make an earlier version's routes current again (a new ledger entry)")):
         cmd = rt.add_parser(name, help=helptext)
+        if name == "history":
+            cmd.add_argument("--intent", help="only the changes of this intent")
         if name == "diff":
-            cmd.add_argument("run_a")
-            cmd.add_argument("run_b")
+            cmd.add_argument("a", help="ledger version (7, v7, current) or the run/experiment/rollout id that wrote it")
+            cmd.add_argument("b", help="the same, for the other side")
         if name == "rollback":
-            cmd.add_argument("run")
+            cmd.add_argument("to", help="ledger version (7, v7) or the id of the run that wrote it")
+            cmd.add_argument("--by", help="who decides (default: $USER); recorded in the ledger")
+            cmd.add_argument("--why", help="the reason, recorded in the ledger")
         cmd.add_argument("--store-uri", help="s3://bucket/prefix or a folder (default: MANGAEVAL_ROUTING_URI, else the data folder)")
         cmd.add_argument("--endpoint-url", help="S3 endpoint (a local S3 server)")
         cmd.add_argument("--json", action="store_true")

@@ -24,6 +24,7 @@ def plan_run(params: dict[str, Any], current_config_ids: list[str] | None = None
     dataset = load_dataset(plan.dataset_version)
     cases = dataset.by_intent()
     doc = plan.to_dict()
+    doc["routing_base"] = routing_base()  # the version this run's decisions are based on (its publish is conditional on it)
     doc["expected_rows"] = {i: len(sample_cases(cases.get(i, []), plan.limit, plan.sample_seed)) for i in plan.intents}  # as run_shard samples
     return doc
 
@@ -104,19 +105,26 @@ def validation_gate(shard_results: list[dict[str, Any]], plan_doc: dict[str, Any
     return sorted(r["uri"] for r in shard_results)
 
 
+def routing_base() -> dict[str, Any]:
+    from mangaeval.pipeline.publishing import routing_head
+
+    return routing_head().to_dict()
+
+
 def current_routing_config_ids() -> list[str]:
-    """Configurations serving traffic now (from the published routing table), so they are evaluated too."""
+    """Configurations serving traffic now (from the routing ledger's head) and the all-premium baseline, so a
+    run always measures what it may replace and what the projection compares against."""
     from mangaeval.pipeline.publishing import current_routing_document
+    from mangaeval.warehouse.policy import load_policy
 
-    document = current_routing_document()
-    if not document:
-        return []
-    return sorted({route["config_id"] for route in document.get("routes", {}).values()} | {document.get("default", {}).get("config_id")} - {None})
+    document = current_routing_document() or {}
+    serving = {route["config_id"] for route in document.get("routes", {}).values()} | {document.get("default", {}).get("config_id")}
+    return sorted((serving | {load_policy().baseline_config_id}) - {None})
 
 
-def load_warehouse(uris: list[str], run_id: str) -> dict[str, Any]:
-    """Load the validated shards, the paired quality statistics, the policy and the current routing of the
-    run into the warehouse (one transaction; a rerun replaces the run's rows exactly)."""
+def load_warehouse(uris: list[str], run_id: str, routing_base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Load the validated shards, the paired quality statistics, the policy and the routing the run's decisions
+    are based on into the warehouse (one transaction; a rerun replaces the run's rows exactly)."""
     from mangaeval.pipeline.publishing import current_routing_map
     from mangaeval.pipeline.storage import read_frames
     from mangaeval.warehouse import connect
@@ -127,7 +135,7 @@ def load_warehouse(uris: list[str], run_id: str) -> dict[str, Any]:
     warehouse = connect()
     try:
         warehouse.ensure_schema()
-        counts = warehouse.load_run(run_id, run_tables(frame, run_id, load_policy(), current_routing_map()))
+        counts = warehouse.load_run(run_id, run_tables(frame, run_id, load_policy(), current_routing_map(routing_base)))
     finally:
         warehouse.close()
     log.info("warehouse: loaded run %s: %s", run_id, counts)
@@ -146,24 +154,15 @@ def decide(run_id: str, plan_doc: dict[str, Any]) -> dict[str, Any]:
         warehouse.close()
     decision["dataset_version"] = plan_doc["dataset_version"]
     decision["candidate_configs"] = [c for c in plan_doc["configs"] if c["id"] == plan_doc.get("candidate_id")]
+    decision["intents"] = list(plan_doc["intents"])
     return decision
 
 
-def publish_routing(decision: dict[str, Any], run_id: str, logical_date: Any) -> dict[str, Any]:
-    """Build the routing document (time = the run's logical date, so a rerun is byte-identical) and publish it."""
-    from mangaeval.models import ModelConfig, load_configurations, load_model_catalog
-    from mangaeval.routing.document import build_document
-    from mangaeval.routing.publish import publish
-    from mangaeval.objectstore import open_store
-    from mangaeval.warehouse.policy import load_policy
+def publish_routing(decision: dict[str, Any], run_id: str, logical_date: Any, plan_doc: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Propose the run's decisions to the routing ledger, on the version the run read (a lost race re-decides on
+    top of the winner's state), and return what changed, what was declined and the projection of the result."""
+    from mangaeval.pipeline.publishing import commit_nightly
 
-    configurations = dict(load_configurations(None, load_model_catalog()))
-    for config in decision.get("candidate_configs", []):  # a manual run's candidate can win a route
-        configurations[config["id"]] = ModelConfig(**config)
-    generated_at = logical_date.isoformat() if hasattr(logical_date, "isoformat") else str(logical_date)
-    document = build_document(run_id, decision["dataset_version"], generated_at, decision["recommendation"], configurations,
-                              load_policy().default_config_id)
-    result = publish(open_store(), document)
-    log.info("routing: %s", result)
-    return {**result, "routes": {i: r["config_id"] for i, r in document["routes"].items()},
-            "flagged": sorted(i for i, r in document["routes"].items() if r["flagged"]), "projection": decision["projection"]}
+    result = commit_nightly(decision, run_id, logical_date, (plan_doc or {}).get("routing_base"))
+    log.info("routing ledger: %s", {k: result[k] for k in ("version", "changed", "routes_changed", "declined")})
+    return result

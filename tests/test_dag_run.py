@@ -14,7 +14,8 @@ import pytest
 from tests.conftest import airflow_test_env, assert_manual_run_without_logical_date, free_port, run_dag_test
 
 pytestmark = pytest.mark.integration
-SMALL = {"configs": ["sonnet-3-5-v2", "haiku-3-5"], "intents": ["faq", "order_tracking"], "limit": 3}
+SMALL = {"configs": ["sonnet-3-5-v2", "haiku-3-5"], "intents": ["faq", "order_tracking"], "limit": 3}  # too thin to change a route
+DECIDING = {**SMALL, "limit": 30}  # the ledger's minimum cases per intent (routing_policy.yaml precedence)
 LOGICAL_DATE = "2026-11-22T02:00:00+00:00"
 
 
@@ -48,22 +49,29 @@ def warehouse_rows(data_dir: Path, uri: str | None = None):
 
 def test_end_to_end_on_duckdb_and_a_local_folder_three_times_identically(airflow_env, tmp_path):
     data = tmp_path / "data"
-    documents, tables = [], []
+    entries, tables = [], []
     for _ in range(3):
-        result = run_dag(airflow_env, data, SMALL)
+        result = run_dag(airflow_env, data, DECIDING)
         assert result["state"] == "success", result["log"][-3000:]
-        documents.append((data / "routing" / "runs" / f"manual__{LOGICAL_DATE}" / "routing.json").read_bytes())
+        entries.append(sorted((data / "routing" / "ledger").iterdir()))
         _, rows, names = warehouse_rows(data)
         # How this run obtained an answer (client wall time, attempts, whether the cache had it: reruns re-use
         # the first run's answers) is a measurement of the run, not a result: everything else must be identical.
         skip = {names.index("wall_ms"), names.index("cache_hit"), names.index("attempts")}
         tables.append([tuple(v for i, v in enumerate(r) if i not in skip) for r in rows])
-    assert documents[0] == documents[1] == documents[2]
-    assert tables[0] == tables[1] == tables[2] and len(tables[0]) == 2 * 2 * 3
+    assert [p.name for p in entries[2]] == ["v000001.json"]  # the reruns had nothing new to say: one ledger entry
+    assert tables[0] == tables[1] == tables[2] and len(tables[0]) == 2 * 2 * 30
     current = json.loads((data / "routing" / "current.json").read_text())
-    assert set(current["routes"]) == {"faq", "order_tracking"} and current["generated_at"].startswith("2026-11-22T02:00:00")
+    assert current["ledger_version"] == 1 and current["generated_at"].startswith("2026-11-22T02:00:00")
+    assert len(current["routes"]) == 8  # a partial run changes its intents; the others keep the default route
+    measured = {i for i, r in current["routes"].items() if r["set_by"]["kind"] == "nightly"}
+    assert measured == {"faq", "order_tracking"} and all(current["routes"][i]["mean_cost_usd"] is not None for i in measured)
     shards = sorted(p.name for p in (data / "results").rglob("*.parquet"))
     assert shards == ["intent=faq.parquet", "intent=faq.parquet", "intent=order_tracking.parquet", "intent=order_tracking.parquet"]
+    # A limited run of 3 cases per intent is too thin: it succeeds and changes nothing
+    thin = run_dag(airflow_env, data, SMALL, logical_date="2026-11-23T02:00:00+00:00")
+    assert thin["state"] == "success", thin["log"][-3000:]
+    assert "only 3 scored cases" in thin["log"] and json.loads((data / "routing" / "current.json").read_text()) == current
 
 
 def test_end_to_end_on_postgresql_and_s3(airflow_env, tmp_path):
@@ -85,14 +93,15 @@ def test_end_to_end_on_postgresql_and_s3(airflow_env, tmp_path):
         s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
                           aws_access_key_id="testing", aws_secret_access_key="testing")
         s3.create_bucket(Bucket="mangaassist")
-        result = run_dag(airflow_env, tmp_path / "data", SMALL, MANGAEVAL_WAREHOUSE_URI=pg_uri,
+        result = run_dag(airflow_env, tmp_path / "data", DECIDING, MANGAEVAL_WAREHOUSE_URI=pg_uri,
                          MANGAEVAL_RESULTS_URI="s3://mangaassist/eval", MANGAEVAL_ROUTING_URI="s3://mangaassist/serving",
                          AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
         assert result["state"] == "success", result["log"][-3000:]
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket="mangaassist")["Contents"]]
-        assert "serving/routing/current.json" in keys and sum(k.startswith("eval/results/") for k in keys) == 4
+        assert {"serving/routing/current.json", "serving/routing/ledger/v000001.json"} <= set(keys)
+        assert sum(k.startswith("eval/results/") for k in keys) == 4
         metrics, rows, _ = warehouse_rows(tmp_path, pg_uri)
-        assert len(rows) == 12 and set(metrics["config_id"]) == {"sonnet-3-5-v2", "haiku-3-5"}
+        assert len(rows) == 2 * 2 * 30 and set(metrics["config_id"]) == {"sonnet-3-5-v2", "haiku-3-5"}
     finally:
         server.stop()
         with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as con:
@@ -107,7 +116,7 @@ def test_a_manual_run_without_a_logical_date_publishes_at_its_trigger_time(airfl
     from mangaeval.warehouse import connect
 
     data, run_after = tmp_path / "data", "2026-11-23T14:37:00+00:00"
-    result = run_dag(airflow_env, data, {**SMALL, "sample_seed": 11}, logical_date=run_after, no_logical_date=True)
+    result = run_dag(airflow_env, data, {**DECIDING, "sample_seed": 11}, logical_date=run_after, no_logical_date=True)
     assert result["state"] == "success", result["log"][-3000:]
     assert_manual_run_without_logical_date(result, run_after, ["plan", "decide", "publish_routing"])
     current = json.loads((data / "routing" / "current.json").read_text())
@@ -122,7 +131,7 @@ def test_a_manual_run_without_a_logical_date_publishes_at_its_trigger_time(airfl
     assert {r[0] for r in rows} == {result["run"]["run_id"]}
     cases = load_dataset("v1").by_intent()
     for intent in SMALL["intents"]:
-        assert sorted(r[2] for r in rows if r[1] == intent) == sorted(c.test_id for c in sample_cases(cases[intent], 3, 11))
+        assert sorted(r[2] for r in rows if r[1] == intent) == sorted(c.test_id for c in sample_cases(cases[intent], 30, 11))
 
 
 def test_failed_gate_loads_and_publishes_nothing(airflow_env, tmp_path):

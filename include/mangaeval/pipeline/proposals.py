@@ -61,13 +61,24 @@ def nightly_proposals(decision: dict[str, Any], intents: list[str], dataset_vers
                               figures_from=f"run {run_id} ({int(m['ok_calls'])} cases)", baseline_cost_usd=baseline_cost)
 
         picked = rec.get("recommended_config_id")
-        proposals.append({"intent": intent, "dataset_version": dataset_version, "n_cases": cases,
+        qualifies = {c: _meets(m, policy) for c, m in measured.items()}
+        costs = {c: _number(m.get("mean_cost_usd")) for c, m in measured.items()}
+        proposals.append({"intent": intent, "dataset_version": dataset_version, "n_cases": cases, "qualifies": qualifies, "costs": costs,
                           "route": route(picked, rec["reason"]) if picked else None,
                           "why": None if picked else f"run {run_id}: {rec['reason']}",
                           "measured": {c: route(c, "kept: " + ("nothing meets the policy" if not picked else "see the ledger"), not picked)
                                        for c in measured},
                           "pairs": pairs.get((intent, picked), {}) if picked else {}})
     return proposals, thin
+
+
+def _meets(m: dict[str, Any], policy: RoutingPolicy) -> bool:
+    """Whether a configuration met the policy on this intent in the run (the same thresholds as the SQL)."""
+    values = [_number(m.get(n)) for n in ("pass_rate", "latency_p95_ms", "error_rate")]
+    if any(v is None for v in values):
+        return False
+    pass_rate, p95, error_rate = values
+    return pass_rate >= policy.min_pass_rate and p95 <= policy.sla_p95_ms and error_rate <= policy.max_error_rate
 
 
 def _number(value: Any) -> float | None:

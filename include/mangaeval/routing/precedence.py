@@ -4,8 +4,9 @@ Each writer turns its evidence into a `Decide` for the ledger (mangaeval.routing
 state it is about to change, the changes it makes and the proposals it declines, with why. The same function
 runs again on the new state after a lost race, so a decision is always taken on what it will replace.
 
-- nightly: a route changes only on enough cases (`min_cases_per_intent`) and a paired test able to see a
-  drop of the margin against what serves now (`decision_power`). A route set by a writer in `held_kinds`
+- nightly: a route changes only on enough cases (`min_cases_per_intent`), when the run's pick is non-inferior
+  to what serves on the same cases (or what serves fails the policy); a dearer pick also needs a paired test
+  able to see a drop of the margin (`decision_power`). A route set by a writer in `held_kinds`
   (an A/B promotion, a completed canary, a person) is held: the nightly run replaces it only when it ran
   after the route was set, on the same or a newer dataset version, and its pick is non-inferior to the held
   configuration on the same cases (paired lower 95% bound above -margin). An intent under an active A/B test
@@ -135,10 +136,21 @@ def _refusal(current: dict[str, Any] | None, p: dict[str, Any], pair: dict[str, 
             return (f"held ({set_by['kind']} {set_by['id']}): {p['route']['config_id']} is not shown non-inferior to {current['config_id']} "
                     f"(paired lower bound {pair['lower_95']:+.4f} <= -{margin})")
         return None
-    if pair is not None and pair.get("detectable_drop") is not None and pair["detectable_drop"] > margin:
-        return (f"too little evidence: on {pair['n_pairs']} paired cases the test against {current['config_id']} detects only a drop of "
-                f"{pair['detectable_drop']:.3f} at power {precedence.decision_power:.0%} (margin {margin})")
-    return None
+    if pair is None or pair.get("lower_95") is None:
+        return None  # the serving configuration was not measured on these cases: the run's pick stands on its own evidence
+    serving, new = current["config_id"], p["route"]["config_id"]
+    if pair["lower_95"] > -margin:
+        costs = p.get("costs", {})
+        costlier = (costs.get(new) or 0) > (costs.get(serving) or 0)
+        if costlier and pair.get("detectable_drop") is not None and pair["detectable_drop"] > margin:
+            # A dearer switch is justified by quality alone: the comparison must have been able to see the margin.
+            return (f"too little evidence for a costlier switch: on {pair['n_pairs']} paired cases the test against {serving} detects only "
+                    f"a drop of {pair['detectable_drop']:.3f} at power {precedence.decision_power:.0%} (margin {margin})")
+        return None
+    if not p.get("qualifies", {}).get(serving, True):
+        return None  # what serves fails the policy on this run: moving to a qualifying configuration is the point
+    return (f"{new} is not shown non-inferior to the serving {serving} on the same cases "
+            f"(paired lower bound {pair['lower_95']:+.4f} <= -{margin}) and {serving} still meets the policy")
 
 
 def live_winner(kind: str, intents: list[str], route_for: Any, frozen: dict[str, str]) -> Decide:

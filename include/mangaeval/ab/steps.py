@@ -44,8 +44,11 @@ def event_keys(store, start: datetime | None, end: datetime | None) -> list[str]
 
 
 def load_events(start: datetime | None, end: datetime | None, warehouse_uri: str | None = None) -> dict[str, Any]:
-    """Load every event file of the interval (all of them when start is None), each keyed by its object key."""
+    """Load every event file of the interval (all of them when start is None), each keyed by its object key, then
+    advance the request events' watermark (mangaeval.events.watermark): a canary judges a window only once it has
+    passed the window's end. A failed load raises before the watermark moves."""
     from mangaeval.ab.loading import kind_of, load_event_file
+    from mangaeval.events import watermark
     from mangaeval.warehouse import connect
 
     store = events_store()
@@ -67,10 +70,13 @@ def load_events(start: datetime | None, end: datetime | None, warehouse_uri: str
                 if result["quarantined"]:
                     log.warning("%s: %d malformed row(s) quarantined (table event_quarantine), e.g.\n%s", key, result["quarantined"],
                                 "\n".join(result["problems"][:5]))
+        complete = watermark.after_load(warehouse, start, end)
     finally:
         warehouse.close()
-    log.info("loaded %d event row(s) from %d file(s); %d quarantined", loaded, len(keys), quarantined)
-    return {"files": len(keys), "loaded": loaded, "quarantined": quarantined}
+    log.info("loaded %d event row(s) from %d file(s); %d quarantined; request events complete through %s", loaded, len(keys),
+             quarantined, complete)
+    return {"files": len(keys), "loaded": loaded, "quarantined": quarantined,
+            "complete_through": complete.isoformat() if complete else None}
 
 
 def validate_params(params: dict[str, Any]) -> dict[str, Any]:

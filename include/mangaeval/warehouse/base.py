@@ -35,6 +35,7 @@ EVENT_COLUMNS = {
     "session_events": ["load_id", "experiment_id", "session_id", "arm", "started_at", "cart_add", "escalated", "continued",
                        "duration_s"],
     "event_quarantine": ["load_id", "source", "line", "kind", "reason", "raw"],
+    "event_watermarks": ["source", "complete_through", "updated_at"],
     "ab_analysis_metrics": ["experiment_id", "analyzed_at", "metric", "role", "control_n", "treatment_n", "control_mean",
                             "treatment_mean", "effect", "ci_low", "ci_high", "relative_effect", "relative_ci_low",
                             "relative_ci_high", "p_value", "p_value_sequential", "cs_low", "cs_high", "status"],

@@ -19,6 +19,7 @@ KEYED_TABLES = {
     "request_events": ("load_id",), "session_events": ("load_id",), "event_quarantine": ("load_id",),
     "ab_analysis_metrics": ("experiment_id", "analyzed_at"), "ab_decisions": ("experiment_id", "analyzed_at"),
     "canary_stage_metrics": ("rollout_id", "stage"), "canary_decisions": ("rollout_id", "stage"),
+    "event_watermarks": ("source",),
 }
 
 

@@ -38,3 +38,9 @@ CREATE TABLE IF NOT EXISTS ab_decisions (
     srm_p_value DOUBLE PRECISION, srm_status VARCHAR NOT NULL, control_sessions BIGINT, treatment_sessions BIGINT,
     proposal VARCHAR
 );
+-- How far each source of request events is complete: no event before complete_through is still expected (the
+-- event loader advances it after an hour's files are in; the canary simulator sets its own). A canary window is
+-- judged only once its end is at or before its source's watermark. One row per source.
+CREATE TABLE IF NOT EXISTS event_watermarks (
+    source VARCHAR NOT NULL, complete_through TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL
+);

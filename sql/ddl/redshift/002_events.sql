@@ -35,3 +35,7 @@ CREATE TABLE IF NOT EXISTS ab_decisions (
     reasons VARCHAR(8192) NOT NULL, srm_p_value DOUBLE PRECISION, srm_status VARCHAR(16) NOT NULL, control_sessions BIGINT,
     treatment_sessions BIGINT, proposal VARCHAR(8192)
 ) DISTSTYLE ALL SORTKEY(experiment_id, analyzed_at);
+-- How far each source of request events is complete (see ddl/portable/002_events.sql): a handful of rows.
+CREATE TABLE IF NOT EXISTS event_watermarks (
+    source VARCHAR(256) NOT NULL, complete_through TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL
+) DISTSTYLE ALL;

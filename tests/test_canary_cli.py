@@ -1,4 +1,4 @@
-"""`mangaeval canary judge|simulate|status` and the policy file's validation."""
+"""`mangaeval canary plan|judge|simulate|status` and the policy file's validation."""
 
 from __future__ import annotations
 
@@ -78,6 +78,7 @@ def test_simulate_prints_each_stage_verdict(capsys):
     assert code == 0
     assert out.count("stage 1 (5%)") == 4 and "stage 4 (100%): PROMOTE  -> complete" in out
     assert out.count("result: completed") == 2 and out.count("result: rolled back at stage 1") == 2
+    assert out.count("(e) every call refused") == 1 and "result: stopped at the warm-up, before any live traffic" in out
     code, out, _ = run(capsys, "demo", "--scenario", "b", "--json")
     doc = json.loads(out)
     assert doc[0]["scenario"] == "b" and [s["verdict"] for s in doc[0]["stages"]] == ["ROLLBACK"]
@@ -113,5 +114,46 @@ def test_policy_file_problems_are_all_named(tmp_path):
 def test_default_policy_matches_the_mission():
     policy = load_policy()
     assert [(s.traffic_pct, s.window_minutes) for s in policy.stages] == [(5, 30), (25, 30), (50, 30), (100, 60)]
-    assert (policy.warmup_requests, policy.min_requests_per_side, policy.quality_floor, policy.latency_sla_ms) == (500, 1000, 0.70, 3000)
+    assert (policy.warmup_requests, policy.quality_floor, policy.latency_sla_ms) == (500, 0.70, 3000)
     assert policy.fail_alpha_per_stage == pytest.approx(policy.alpha / len(policy.stages))
+    # The minimum sample is the tests' power at their margins, over a small floor; a stage may run up to a day.
+    assert (policy.power, policy.min_requests_per_side, policy.extension_minutes) == (0.8, 100, 30)
+    assert {s.max_minutes for s in policy.stages} == {1440} and policy.watermark_timeout_minutes == 90
+
+
+def test_plan_says_how_long_each_stage_takes(capsys):
+    code, out, _ = run(capsys, "plan", "--intents", "recommendation")
+    assert code == 0 and "canary plan for recommendation: 173.6 requests/min at 1,000,000 messages/day" in out
+    stage_lines = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
+    assert [(line[0], line[1], line[3]) for line in stage_lines] == [("1", "5%", "260"), ("2", "25%", "1,302"), ("3", "50%", "2,604"),
+                                                                     ("4", "100%", "10,417")]
+    assert "full rollout: 3.5 h of traffic" in out
+    code, out, _ = run(capsys, "plan", "--intents", "return_request", "--json")
+    doc = json.loads(out)
+    assert doc["feasible"] and 20 * 60 <= doc["total_minutes"] <= 24 * 60 and doc["stages"][0]["canary_per_window"] == pytest.approx(20.8, abs=0.1)
+    code, out, _ = run(capsys, "plan", "--intents", "return_request", "--messages-per-day", "200000")
+    assert "not reachable within max_minutes" in out and "full rollout: not reachable" in out
+    code, _, err = run(capsys, "plan", "--intents", "weather")
+    assert code == 2 and "unknown intent(s) ['weather']" in err
+
+
+def test_simulate_on_another_intent_and_volume(capsys):
+    code, out, _ = run(capsys, "simulate", "--scenario", "a", "--intents", "order_tracking", "--json")
+    doc = json.loads(out)[0]
+    assert doc["intents"] == ["order_tracking"] and doc["result"] == "completed"
+    first = doc["stages"][0]
+    assert first["looks"][0]["canary_requests"] < 200  # ~156 in the first 30 minutes (5% of 15% of 1M a day)
+
+
+def test_policy_checks_the_stage_maximum_the_power_and_the_planning_figures(tmp_path):
+    bad = tmp_path / "canary.yaml"
+    bad.write_text("stages:\n  - {traffic_pct: 5, window_minutes: 30, max_minutes: 20}\n  - {traffic_pct: 100, window_minutes: 60}\n"
+                   "hold: {max_extensions: 2}\npower: {target: 1.5}\nplanning: {latency_p50_ms: 2000, latency_p95_ms: 1500}\n")
+    text = str(pytest.raises(ConfigError, load_policy, bad).value)
+    assert "'hold.max_extensions' is no longer read: each stage's 'max_minutes'" in text
+    assert "'power.target' must be a number in [0.5, 0.999], got 1.5" in text
+    assert "'planning.latency_p95_ms' (1500) must be above 'planning.latency_p50_ms' (2000)" in text
+    bad.write_text("stages:\n  - {traffic_pct: 5, window_minutes: 30, max_minutes: 20}\n  - {traffic_pct: 100, window_minutes: 60}\n")
+    assert "stage 1: 'max_minutes' (20) must be at least its 'window_minutes' (30)" in str(pytest.raises(ConfigError, load_policy, bad).value)
+    bad.write_text("stages:\n  - {traffic_pct: 5, window_minutes: 30}\n  - {traffic_pct: 100, window_minutes: 60, max_minutes: 90}\n")
+    assert [s.max_minutes for s in load_policy(bad).stages] == [1440, 90]  # a stage without one may run a day

@@ -208,3 +208,32 @@ def test_live_warm_up_against_the_double_records_the_cold_start(double):
     ok = events[events["error_code"].isna()]["latency_ms"].to_numpy()
     assert ok[:20].min() > 2000 > np.median(ok[20:])
     assert summary(events)["requests"] == 40
+
+
+def test_a_failing_warm_up_stops_the_rollout_with_version_0_current(warehouse_uri, tmp_path):
+    from mangaeval.canary.warmup import WarmUpFailed
+
+    doc = plan("e", "r-e")  # every call refused: ValidationException (temperature and top_p both set)
+    steps.start_rollout(doc)
+    with pytest.raises(WarmUpFailed, match=r"500 of 500 calls failed \(no call succeeded\); most common error ValidationException"):
+        steps.warm_up(doc)
+    store = LocalStore(tmp_path / "store")
+    assert split.current(store)[0]["version"] == 0 and store.list("canary/r-e/splits/") == ["canary/r-e/splits/v0000.json"]
+    stored = query(warehouse_uri, "SELECT error_code, COUNT(*) FROM request_events WHERE experiment_id = 'r-e.warmup' GROUP BY error_code")
+    assert [tuple(r) for r in stored] == [("ValidationException", 500)]  # kept: they say why it stopped
+    taken_back = steps.rollback_on_failure(doc)  # what the DAG runs when warm_up fails
+    assert taken_back["stage"] == 0 and split.current(store)[0]["version"] == 0
+    with pytest.raises(MangaEvalError, match="a task failed"):
+        steps.report(doc)
+
+
+def test_the_plan_says_how_long_each_stage_will_take(caplog):
+    caplog.set_level("INFO", logger="mangaeval.canary.steps")
+    doc = steps.plan_rollout({"candidate": "sonnet-4-5", "intents": ["return_request"]}, "manual__x", ORIGIN)
+    schedule = doc["schedule"]
+    assert schedule["intents"] == ["return_request"] and schedule["feasible"]
+    assert [s["stage"] for s in schedule["stages"]] == [1, 2, 3, 4] and schedule["stages"][0]["expected_minutes"] == 840
+    assert "canary plan for return_request: 13.9 requests/min" in caplog.text and "full rollout: 22.0 h of traffic" in caplog.text
+    assert json.loads(json.dumps(doc, allow_nan=False))["schedule"] == schedule  # XCom-ready
+    simulated = plan("a", "r-plan")
+    assert simulated["intents"] == ["recommendation"] and simulated["schedule"]["total_minutes"] == 210

@@ -1,4 +1,5 @@
-"""`mangaeval canary ...`: judge a canary from event files, replay the field scenarios, show the current split."""
+"""`mangaeval canary ...`: plan a rollout (how long each stage takes at the configured volume), judge a canary from
+event files, replay the field scenarios, show the current split."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def policy_from_args(args: argparse.Namespace):
     from mangaeval.canary.policy import load_policy
 
     return load_policy(args.policy).with_overrides(
-        min_requests_per_side=args.min_requests, alpha=args.alpha, fail_alpha_per_stage=args.fail_alpha,
+        min_requests_per_side=args.min_requests, power=args.power, alpha=args.alpha, fail_alpha_per_stage=args.fail_alpha,
         quality_max_relative_drop=args.max_drop, quality_floor=args.floor, latency_max_ratio=args.latency_ratio,
         latency_sla_ms=args.sla_ms, error_ceiling=args.error_ceiling, cost_budget_ratio=args.budget_ratio)
 
@@ -70,14 +71,35 @@ def cmd_judge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from mangaeval.canary.policy import load_policy
+    from mangaeval.canary.schedule import schedule_lines, stage_schedule
+
+    policy = load_policy(args.policy)
+    schedule = stage_schedule(policy, args.intents, args.messages_per_day)
+    if args.json:
+        _print_json(schedule)
+    else:
+        print("\n".join(schedule_lines(schedule)))
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from mangaeval.canary.demo import run_scenario, scenario_json, scenario_text
     from mangaeval.canary.policy import load_policy
     from mangaeval.canary.simulator import SCENARIOS
+    from mangaeval.traffic import covered
 
     policy = load_policy(args.policy)
     names = sorted(SCENARIOS) if args.scenario == "all" else [args.scenario]
-    results = [run_scenario(name, policy, seed=args.seed) for name in names]
+    changes = {}
+    if args.intents:
+        changes["intents"] = () if args.intents == ["*"] else tuple(covered(args.intents))
+    if args.messages_per_day is not None:
+        changes["messages_per_day"] = args.messages_per_day
+    results = [run_scenario(replace(SCENARIOS[name], **changes), policy, seed=args.seed) for name in names]
     if args.json:
         _print_json([scenario_json(r) for r in results])
         return 0
@@ -108,7 +130,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _thresholds(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", type=Path, help="canary policy file (default include/config/canary.yaml)")
     group = parser.add_argument_group("thresholds (override the policy file)")
-    group.add_argument("--min-requests", type=int, help="minimum requests per side (default 1000)")
+    group.add_argument("--min-requests", type=int, help="floor of requests per side under the power-based minimum (default 100)")
+    group.add_argument("--power", type=float, help="each test's target power at its margin (default 0.8)")
     group.add_argument("--alpha", type=float, help="promotion-side significance (default 0.05)")
     group.add_argument("--fail-alpha", type=float, help="rollback-side significance per stage (default 0.0125)")
     group.add_argument("--max-drop", type=float, help="largest relative quality drop allowed (default 0.05)")
@@ -120,8 +143,15 @@ def _thresholds(parser: argparse.ArgumentParser) -> None:
 
 
 def register(sub) -> None:
-    canary = sub.add_parser("canary", help="canary rollouts: judge a stage, replay the field scenarios, show the split")
+    canary = sub.add_parser("canary", help="canary rollouts: plan, judge a stage, replay the field scenarios, show the split")
     commands = canary.add_subparsers(dest="canary_command", required=True)
+
+    plan = commands.add_parser("plan", help="how long each stage will take at the configured volume, and what it can detect")
+    plan.add_argument("--intents", nargs="+", default=["*"], help="the intents the candidate covers (default: every intent)")
+    plan.add_argument("--messages-per-day", type=float, help="volume (default: routing_policy.yaml's messages_per_day)")
+    plan.add_argument("--policy", type=Path, help="canary policy file (default include/config/canary.yaml)")
+    plan.add_argument("--json", action="store_true")
+    plan.set_defaults(func=cmd_plan)
 
     judge = commands.add_parser("judge", help="canary vs baseline request events: PROMOTE, HOLD or ROLLBACK")
     judge.add_argument("--baseline", type=Path, required=True, help="baseline request events (JSON Lines or Parquet)")
@@ -131,8 +161,11 @@ def register(sub) -> None:
     judge.set_defaults(func=cmd_judge)
 
     simulate = commands.add_parser("simulate", aliases=["demo"], help="replay a field scenario through the stages")
-    simulate.add_argument("--scenario", choices=["a", "b", "c", "d", "all"], default="all")
+    simulate.add_argument("--scenario", choices=["a", "b", "c", "d", "e", "all"], default="all",
+                          help="a-d: the field's scenarios; e: a candidate whose every call fails (its warm-up stops the rollout)")
     simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument("--intents", nargs="+", help="run on these intents' real traffic instead of the scenario's (recommendation)")
+    simulate.add_argument("--messages-per-day", type=float, help="volume (default: routing_policy.yaml's messages_per_day)")
     simulate.add_argument("--policy", type=Path, help="canary policy file (default include/config/canary.yaml)")
     simulate.add_argument("--json", action="store_true")
     simulate.set_defaults(func=cmd_simulate)

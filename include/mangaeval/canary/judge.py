@@ -6,10 +6,14 @@ yet shown within the margin, not shown outside it) or `error` (could not be comp
 1. a metric without baseline data -> HOLD (never a comparison against a made-up number);
 2. half or more of the metrics without canary data -> ROLLBACK;
 3. a metric that failed to compute -> HOLD (a failure to compute never advances a stage);
-4. fewer than `min_requests_per_side` requests on either side -> HOLD (insufficient samples);
+4. fewer canary requests than the tests need for their power at their margins (power.py; never fewer than
+   `min_requests_per_side` on either side) -> HOLD (insufficient samples);
 5. any metric `fail` -> ROLLBACK;
 6. anything `inconclusive` or `no-data` left -> HOLD;
 7. otherwise PROMOTE.
+
+Every verdict carries, last in its reasons and in `samples.power`, what each test could detect at the sample
+reached: a verdict on too little traffic says how little it could see.
 
 Rollback-side tests use `fail_alpha_per_stage` (alpha / number of stages): a rollout looks once per stage, so
 a candidate as good as its baseline is rolled back at most about alpha of the time over the whole rollout.
@@ -24,6 +28,7 @@ from typing import Any, Callable
 import numpy as np
 from scipy import stats
 
+from mangaeval.canary import power as power_module
 from mangaeval.canary.policy import CanaryPolicy
 from mangaeval.canary.sides import Side
 
@@ -39,15 +44,15 @@ class Judgement:
     samples: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain({"verdict": self.verdict, "reasons": self.reasons, "samples": self.samples, "metrics": self.metrics})
+        return json_ready({"verdict": self.verdict, "reasons": self.reasons, "samples": self.samples, "metrics": self.metrics})
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready: numpy scalars to Python, NaN/inf to None."""
+def json_ready(value: Any) -> Any:
+    """JSON-ready (XCom, the warehouse, --json): numpy scalars to Python, NaN/inf to None."""
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, (np.floating, float)):
         return float(value) if math.isfinite(value) else None
     if isinstance(value, np.integer):
@@ -187,17 +192,86 @@ CALCULATORS: dict[str, Callable[[Side, Side, CanaryPolicy], dict[str, Any]]] = {
     "quality": quality_metric, "latency": latency_metric, "error_rate": error_rate_metric, "cost_per_request": cost_metric}
 
 
-def judge(baseline: Side, canary: Side, policy: CanaryPolicy) -> Judgement:
+def latency_spread(latencies: np.ndarray, policy: CanaryPolicy) -> float | None:
+    """A side's spread of log P95 per request, from the lognormal through its observed P50 and P95: the model the
+    plan assumes (canary.yaml's planning P50/P95). The bootstrap's own spread of a quantile is too noisy to size a
+    sample with (~28% at 275 requests, twice that in the sample it asks for); two quantiles are steady (~8%)."""
+    if len(latencies) < 2:
+        return None
+    ordered = np.sort(latencies)
+    p50, p95 = nearest_rank(ordered, 0.5), nearest_rank(ordered, 0.95)
+    if p50 <= 0 or p95 <= p50:
+        return None
+    return power_module.lognormal_quantile_spread(p50, p95, policy.latency_quantile)
+
+
+def observed_spreads(baseline: Side, canary: Side, policy: CanaryPolicy) -> power_module.Spreads:
+    """The spreads the window shows, for the power figures. The canary's own are used once it has the policy's floor
+    of requests (fewer say little about a spread); until then it is assumed to spread like its baseline, and a
+    side with nothing to show takes the policy's planning assumptions."""
+    planned = power_module.planning_spreads(policy)
+    floor = policy.min_requests_per_side
+
+    def quality_spread(side: Side) -> float | None:
+        if side.quality_n < 2 or not baseline.quality_mean or side.quality_var is None:
+            return None
+        return math.sqrt(max(side.quality_var, 0.0)) / baseline.quality_mean
+
+    q_base = quality_spread(baseline)
+    q_base = planned.quality_baseline if q_base is None else q_base
+    q_canary = quality_spread(canary) if canary.quality_n >= floor else None
+    l_base = latency_spread(baseline.latencies, policy) or planned.latency_baseline
+    l_canary = latency_spread(canary.latencies, policy) if len(canary.latencies) >= floor else None
+    error_rate = baseline.errors / baseline.requests if baseline.requests else planned.baseline_error_rate
+    side = canary if canary.requests >= floor else baseline
+    answered = len(side.latencies) / side.requests if side.requests else planned.answered_share
+    return power_module.Spreads(q_base, q_canary or q_base, l_base, l_canary or l_base, error_rate, max(answered, 1e-6))
+
+
+def judge(baseline: Side, canary: Side, policy: CanaryPolicy, baseline_fixed: bool = False) -> Judgement:
+    """`baseline_fixed`: the baseline does not grow with the canary's window (the last stage compares against the
+    previous stage's window), which is what the power figures assume when they say how many canary requests are needed."""
     metrics: dict[str, dict[str, Any]] = {}
     for name, calculate in CALCULATORS.items():
         try:
             metrics[name] = calculate(baseline, canary, policy)
         except Exception as exc:  # reported, and the verdict cannot advance on it
             metrics[name] = {"status": "error", "reason": f"could not compute: {type(exc).__name__}: {exc}"}
+    try:
+        report = power_module.power_report(observed_spreads(baseline, canary, policy), canary.requests, baseline.requests,
+                                           baseline_fixed, policy)
+    except Exception as exc:  # no power figure, no judgement: an infinite need holds the stage
+        report = power_module.unknown_power(canary.requests, baseline.requests, baseline_fixed, policy, f"{type(exc).__name__}: {exc}")
+    for name, figures in report["tests"].items():
+        metrics[name]["power"] = figures
     samples = {"baseline_requests": baseline.requests, "canary_requests": canary.requests,
-               "min_requests_per_side": policy.min_requests_per_side}
+               "min_requests_per_side": policy.min_requests_per_side, "needed_canary_requests": report["needed_canary_requests"],
+               "power": report}
     verdict, reasons = decide(metrics, samples)
-    return Judgement(verdict, reasons, metrics, samples)
+    return Judgement(verdict, reasons + [power_module.describe(report)], metrics, samples)
+
+
+def _shortfall(metrics: dict[str, dict[str, Any]], samples: dict[str, Any]) -> list[str]:
+    """Why the sample is too small, or nothing: each side's floor, then the tests' power at their margins."""
+    floor = samples["min_requests_per_side"]
+    short = [f"{side} {samples[f'{side}_requests']:,}" for side in ("baseline", "canary") if samples[f"{side}_requests"] < floor]
+    if short:
+        return [f"insufficient samples: {' and '.join(short)} requests, need {floor:,} per side"]
+    needed, reached = samples.get("needed_canary_requests", 0), samples["canary_requests"]
+    if reached >= needed:
+        return []
+    binding = [f"{name}: {m['power']['what']} detectable {_figure(name, m['power']['detectable'])}, margin {_figure(name, m['power']['margin'])}"
+               for name, m in metrics.items() if m.get("power") and reached < m["power"]["needed_canary_requests"]]
+    why = " (the previous stage's baseline is too small)" if samples["power"].get("baseline_fixed") and not samples["power"].get("error") else ""
+    need = f"more than any window can reach{why}" if math.isinf(needed) else f"{needed:,.0f}"
+    return [f"insufficient samples: canary {reached:,} requests, need {need} for power {samples['power']['power']:.0%} at the margins"
+            + (f" ({'; '.join(binding)})" if binding else "")]
+
+
+def _figure(name: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f}" if name == "latency" else f"{value:.1%}"
 
 
 def decide(metrics: dict[str, dict[str, Any]], samples: dict[str, Any]) -> tuple[str, list[str]]:
@@ -214,10 +288,9 @@ def decide(metrics: dict[str, dict[str, Any]], samples: dict[str, Any]) -> tuple
     errors = named("error")
     if errors:
         return HOLD, [f"{n}: {metrics[n]['reason']}" for n in errors]
-    minimum = samples["min_requests_per_side"]
-    short = [f"{side} {samples[f'{side}_requests']:,}" for side in ("baseline", "canary") if samples[f"{side}_requests"] < minimum]
+    short = _shortfall(metrics, samples)
     if short:
-        return HOLD, [f"insufficient samples: {' and '.join(short)} requests, need {minimum:,} per side"]
+        return HOLD, short
     failed = named("fail")
     if failed:
         return ROLLBACK, [f"{n}: {metrics[n]['reason']}" for n in failed]

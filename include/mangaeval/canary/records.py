@@ -14,6 +14,8 @@ from mangaeval.canary.policy import Stage
 from mangaeval.canary.rollout import RolloutPlan, StageOutcome, Window
 from mangaeval.canary.sides import Side
 from mangaeval.canary.simulator import SimulatedTraffic
+from mangaeval.events import watermark
+from mangaeval.events.watermark import REQUESTS_SOURCE
 from mangaeval.warehouse.base import Warehouse
 
 # The threshold each metric's row carries in canary_stage_metrics.threshold (the rest are in `detail`).
@@ -61,21 +63,32 @@ def store_failure(warehouse: Warehouse, rollout_id: str, stage: int, traffic_pct
         "action": "rollback", "reasons": json.dumps(reasons), "split_version": 0}])
 
 
+def simulator_source(rollout_id: str) -> str:
+    """The watermark source of a simulated rollout's events (never the live loader's)."""
+    return f"simulator/{rollout_id}"
+
+
 class WarehouseFeed:
-    """Window sides from the warehouse's request_events. In simulate mode it first loads the simulator's
-    traffic for each window slice (idempotently, keyed by rollout, stage and slice)."""
+    """Window sides from the warehouse's request_events, judged once the events' watermark has passed the window
+    (live: the hourly loader's; simulate: this feed's own). In simulate mode it first loads the simulator's
+    traffic for each window slice (idempotently, keyed by rollout, stage and slice) and marks it complete."""
 
     def __init__(self, warehouse: Warehouse, rollout_id: str, traffic: SimulatedTraffic | None = None):
         self.warehouse, self.rollout_id, self.traffic = warehouse, rollout_id, traffic
+        self.source = REQUESTS_SOURCE if traffic is None else simulator_source(rollout_id)
 
     def open_slice(self, stage: Stage, part: int, start: datetime, end: datetime) -> None:
         if self.traffic is None:
-            return  # live: the bot's events arrive through the event loader
+            return  # live: the bot's events arrive through the event loader, which moves the watermark
         baseline, canary = self.traffic.window(stage.index, part, stage.traffic_pct, start, (end - start).total_seconds())
         prefix = f"{self.rollout_id}-s{stage.index}p{part}"
         events = pd.concat([baseline.to_events(self.rollout_id, f"{prefix}-b"), canary.to_events(self.rollout_id, f"{prefix}-c")],
                            ignore_index=True)
         store_events(self.warehouse, f"canary/{self.rollout_id}/stage{stage.index}/part{part}", events)
+        watermark.record(self.warehouse, self.source, end)  # the slice is written whole: nothing of it is still expected
+
+    def complete_through(self) -> datetime | None:
+        return watermark.complete_through(self.warehouse, self.source)
 
     def side(self, arm: str, window: Window) -> Side:
         params = {"rollout_id": self.rollout_id, "arm": arm, "window_start": window[0], "window_end": window[1]}

@@ -1,12 +1,15 @@
 """One rollout, stage by stage: publish the stage's split, watch its window, judge, act.
 
 PROMOTE moves to the next stage (the last one completes the rollout); ROLLBACK makes version 0 of the split
-current at once and records why; HOLD extends the window (up to `max_extensions`), then rolls back. The same
-code runs in the DAG (one task per stage, events in the warehouse) and in the demo (everything in memory).
+current at once and records why; HOLD extends the window (by enough whole extension steps to reach the sample
+the judge needs at the rate seen so far) until the stage's `max_minutes`, then rolls back. A window is judged
+only once its events are complete (the feed's watermark has passed its end). The same code runs in the DAG
+(one task per stage, events in the warehouse) and in the demo (everything in memory).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -15,10 +18,11 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from mangaeval.canary import split
-from mangaeval.canary.judge import HOLD, PROMOTE, ROLLBACK, judge
+from mangaeval.canary.judge import HOLD, PROMOTE, ROLLBACK, Judgement, json_ready, judge
 from mangaeval.canary.policy import CanaryPolicy, Stage
 from mangaeval.canary.sides import Side
 from mangaeval.canary.simulator import Draw, SimulatedTraffic
+from mangaeval.canary.warmup import check_warm_up
 from mangaeval.objectstore import ObjectStore
 
 Window = tuple[datetime, datetime]
@@ -87,6 +91,9 @@ class Feed(Protocol):
     def sides(self, baseline_window: Window, canary_window: Window) -> tuple[Side, Side]:
         ...
 
+    def complete_through(self) -> datetime | None:
+        """The watermark: every request event before this time is in (None: nothing known to be complete)."""
+
 
 class Clock:
     """Simulated (advances by whole windows, sleeping window x time_scale) or live (the wall clock)."""
@@ -109,6 +116,13 @@ class Clock:
             return
         while (left := (moment - self.now()).total_seconds()) > 0:
             self.sleep(min(left, 60.0))
+
+    def pause(self, seconds: float) -> None:
+        """Wait a while (polling for complete events): simulated time moves on, live time is slept."""
+        if self.simulated:
+            self.wait_until(self.t + timedelta(seconds=seconds))
+        else:
+            self.sleep(seconds)
 
 
 def side_of(draws: list[Draw]) -> Side:
@@ -137,8 +151,54 @@ class MemoryFeed:
 
         return side_of(within(baseline_window, 2)), side_of(within(canary_window, 3))
 
+    def complete_through(self) -> datetime | None:
+        return max((s[1] for s in self.slices), default=None)  # a slice is drawn whole: complete once opened
+
 
 Sink = Callable[[RolloutPlan, StageOutcome], None]
+POLL_SECONDS = 60.0
+
+
+def wait_for_events(feed: Feed, clock: Clock, through: datetime, policy: CanaryPolicy) -> tuple[bool, datetime | None, float]:
+    """Wait until the feed's watermark reaches `through` (no request event before it is still expected), at most
+    the policy's timeout. (complete?, the watermark, minutes waited)."""
+    started = clock.now()
+    deadline = started + clock.window(policy.watermark_timeout_minutes)
+    while True:
+        mark = feed.complete_through()
+        if mark is not None and mark >= through:
+            return True, mark, (clock.now() - started).total_seconds() / 60
+        left = (deadline - clock.now()).total_seconds()
+        if left <= 0:
+            return False, mark, (clock.now() - started).total_seconds() / 60
+        clock.pause(min(left, POLL_SECONDS))
+
+
+def incomplete(through: datetime, mark: datetime | None, waited: float) -> Judgement:
+    """A look whose events are not all in: nothing is judged on part of a window."""
+    seen = f"the watermark is at {mark.isoformat(sep=' ')}" if mark else "no watermark recorded"
+    return Judgement(HOLD, [f"events incomplete: the window ends at {through.isoformat(sep=' ')} but {seen} "
+                            f"(waited {waited:.0f} min for the event loader); not judged on part of the window"], {},
+                     {"events_complete_through": mark.isoformat() if mark else None})
+
+
+def next_extension(judgement: Judgement, minutes: float, stage: Stage, policy: CanaryPolicy) -> float:
+    """Policy minutes to extend a HOLD by: enough whole extension steps to reach the needed canary sample at the
+    rate seen so far (one step when the HOLD is for another reason), never past the stage's `max_minutes`.
+    0: stop here (at the maximum, or a need no window can meet)."""
+    room, step = stage.max_minutes - minutes, policy.extension_minutes
+    if room <= 1e-9 or step <= 0:
+        return 0.0
+    samples = judgement.samples
+    needed, reached = samples.get("needed_canary_requests"), samples.get("canary_requests", 0)
+    if needed is not None and reached < needed:
+        if math.isinf(needed):
+            if (samples.get("power") or {}).get("baseline_fixed"):
+                return 0.0  # the previous stage's baseline is too small for the margins: more canary traffic cannot help
+        elif reached > 0 and minutes > 0:
+            wanted = (needed - reached) / (reached / minutes)
+            step = math.ceil(wanted / step - 1e-9) * step
+    return min(step, room)
 
 
 def run_stage(plan: RolloutPlan, index: int, store: ObjectStore, feed: Feed, clock: Clock, sinks: list[Sink] = (),
@@ -147,30 +207,42 @@ def run_stage(plan: RolloutPlan, index: int, store: ObjectStore, feed: Feed, clo
     stage = policy.stage(index)
     published = split.advance(store, plan.rollout_id, index, stage.traffic_pct, plan.candidate_config_id, plan.intents)
     start = clock.now()
-    end = start + clock.window(stage.window_minutes)
+    minutes = stage.window_minutes  # policy minutes of traffic watched so far (a live window may be compressed by time_scale)
+    end = start + clock.window(minutes)
     feed.open_slice(stage, 0, start, end)
+    # At 100% the baseline serves nothing: compare against its traffic in the previous stage's window, which no
+    # longer grows with the canary's.
+    baseline_fixed = stage.traffic_pct >= 100 and previous is not None
     looks: list[dict[str, Any]] = []
     part = 0
     while True:
         clock.wait_until(end)
-        # At 100% the baseline serves nothing: compare against its traffic in the previous stage's window.
-        baseline_window = (start, end) if stage.traffic_pct < 100 or previous is None else previous.baseline_window
-        baseline, canary = feed.sides(baseline_window, (start, end))
-        judgement = judge(baseline, canary, policy)
-        looks.append({"window_end": end.isoformat(), "verdict": judgement.verdict, "reasons": judgement.reasons})
-        if judgement.verdict != HOLD or part >= policy.max_extensions:
+        baseline_window = previous.baseline_window if baseline_fixed else (start, end)
+        complete, mark, waited = wait_for_events(feed, clock, end, policy)
+        if complete:
+            baseline, canary = feed.sides(baseline_window, (start, end))
+            judgement = judge(baseline, canary, policy, baseline_fixed=baseline_fixed)
+        else:
+            judgement = incomplete(end, mark, waited)
+        looks.append(json_ready({"window_end": end.isoformat(), "minutes": minutes, "verdict": judgement.verdict,
+                                 "reasons": judgement.reasons, "canary_requests": judgement.samples.get("canary_requests"),
+                                 "needed_canary_requests": judgement.samples.get("needed_canary_requests")}))
+        step = next_extension(judgement, minutes, stage, policy) if judgement.verdict == HOLD else 0.0
+        if step <= 0:
             break
         part += 1
-        extended = end + clock.window(policy.extension_minutes)
+        extended = end + clock.window(step)
         feed.open_slice(stage, part, end, extended)
-        end = extended
+        end, minutes = extended, minutes + step
     reasons = list(judgement.reasons)
     if judgement.verdict == PROMOTE:
         action = "complete" if index == len(policy.stages) else "promote"
     else:
         action = "rollback"
         if judgement.verdict == HOLD:
-            reasons = [f"still HOLD after {part} extension(s) of the window: rolling back"] + reasons
+            at_max = minutes >= stage.max_minutes - 1e-9
+            why = f"the stage's maximum of {stage.max_minutes:g} min" if at_max else "no longer window can reach the needed sample"
+            reasons = [f"still HOLD after {minutes:g} min ({part} extension(s)), {why}: rolling back"] + reasons
         split.rollback(store, plan.rollout_id, reasons, index, at=clock.now())
     outcome = StageOutcome(index, stage.traffic_pct, judgement.verdict, action, reasons, judgement.to_dict(), start, end,
                            baseline_window, clock.now(), published["version"] if action != "rollback" else 0, looks,
@@ -195,6 +267,8 @@ def simulate_rollout(plan: RolloutPlan, traffic: SimulatedTraffic, store: Object
     clock = Clock(plan.origin, plan.time_scale)
     split.start(store, plan.rollout_id, plan.candidate_config_id, plan.intents)
     warm = traffic.warm_up(plan.warmup_requests, plan.origin)
+    # Failing warm-up calls stop the rollout here, with version 0 (no canary traffic) still current.
+    check_warm_up(warm.to_events(f"{plan.rollout_id}.warmup", "warmup"), plan.policy, plan.candidate_config_id)
     feed = MemoryFeed(traffic)
     outcomes: list[StageOutcome] = []
     for index in range(1, len(plan.policy.stages) + 1):

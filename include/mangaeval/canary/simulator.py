@@ -1,7 +1,11 @@
 """A traffic simulator for canary rollouts (demos and tests): baseline and candidate as distributions of
 quality, latency, errors and tokens, live traffic split by the stage's share, and the candidate's cold
 start as a property of the candidate (its first N requests are slow, whoever sends them: the warm-up
-or live users). Deterministic for a seed, window by window."""
+or live users). Deterministic for a seed, window by window.
+
+Volume is what the covered intents really receive (mangaeval.traffic): messages a day x their shares in
+intents.yaml, drawn with that mix among them. The field's scenarios run on `recommendation` (25% of ~1M a day:
+~174 requests a minute, ~260 canary requests in a 30-minute 5% window)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mangaeval.events.schema import REQUEST_COLUMNS
+from mangaeval.traffic import intent_shares, requests_per_minute
 
 Z95 = 1.6448536269514722
 
@@ -33,6 +38,7 @@ class ArmProfile:
     usd_per_mtok_out: float = 15.0
     cold_start_requests: int = 0  # the first N requests this configuration serves pay the penalty below
     cold_start_penalty_ms: float = 0.0
+    error_code: str = "ModelTimeoutException"  # what its failed calls report
 
 
 @dataclass(frozen=True)
@@ -42,9 +48,14 @@ class Scenario:
     baseline: ArmProfile
     candidate: ArmProfile
     warmup_requests: int | None = None  # None: the policy's default
-    requests_per_minute: float = 1_000_000 / 1440  # MISSION: ~1M messages a day on the covered intents
-    intents: tuple[str, ...] = ()  # empty: every intent
+    intents: tuple[str, ...] = ("recommendation",)  # the intents the candidate covers; empty: every intent
+    messages_per_day: float | None = None  # None: routing_policy.yaml's (1M, MISSION)
     expected: str = ""  # what the field saw, printed beside the result
+
+    @property
+    def requests_per_minute(self) -> float:
+        """All requests a minute on the covered intents (baseline and canary together)."""
+        return requests_per_minute(self.intents, self.messages_per_day)
 
 
 BASELINE = ArmProfile("sonnet-3-5-v1")
@@ -64,12 +75,20 @@ SCENARIOS: dict[str, Scenario] = {
                   expected="quality fine (0.85 vs 0.84), P95 ~4,200 vs 2,100 ms: rolls back for latency"),
     "d": Scenario("d", "cold start absorbed by a 500-request warm-up", BASELINE, COLD_CANDIDATE, warmup_requests=500,
                   expected="warm-up absorbs the cold start (P95 ~2,050 ms): completes"),
+    # Not a field scenario: a candidate whose every call is refused (MISSION: Claude Haiku 4.5 rejects a request
+    # carrying both temperature and top_p with HTTP 400 ValidationException). Its warm-up must stop the rollout.
+    "e": Scenario("e", "every call refused (temperature and top_p both set)", BASELINE,
+                  ArmProfile("haiku-4-5", error_rate=1.0, error_code="ValidationException", usd_per_mtok_in=1.0, usd_per_mtok_out=5.0),
+                  warmup_requests=500, expected="the warm-up fails: stopped before any live traffic, version 0 stays current"),
 }
+FIELD_SCENARIOS = ("a", "b", "c", "d")
 
 
-def same_distribution_scenario(name: str = "null") -> Scenario:
+def same_distribution_scenario(name: str = "null", intents: tuple[str, ...] = ("recommendation",),
+                               messages_per_day: float | None = None) -> Scenario:
     """Canary and baseline drawn from one distribution (for the false-rollback rate)."""
-    return Scenario(name, "candidate identical to baseline", BASELINE, replace(BASELINE, config_id="candidate"))
+    return Scenario(name, "candidate identical to baseline", BASELINE, replace(BASELINE, config_id="candidate"), intents=intents,
+                    messages_per_day=messages_per_day)
 
 
 @dataclass
@@ -87,6 +106,7 @@ class Draw:
     output_tokens: np.ndarray
     cost_usd: np.ndarray
     intents: np.ndarray
+    error_code: str = "ModelTimeoutException"
 
     def __len__(self) -> int:
         return len(self.latency_ms)
@@ -99,18 +119,16 @@ class Draw:
             "session_id": [f"{session_prefix}-{i}" for i in range(len(self))], "arm": self.arm, "config_id": self.config_id,
             "intent": self.intents, "quality_score": np.where(self.error, np.nan, self.quality), "latency_ms": self.latency_ms,
             "input_tokens": self.input_tokens, "output_tokens": self.output_tokens, "cost_usd": self.cost_usd,
-            "error_code": np.where(self.error, "ModelTimeoutException", None)})
+            "error_code": np.where(self.error, self.error_code, None)})
         frame["quality_score"] = frame["quality_score"].astype(object).where(frame["quality_score"].notna(), None)
         return frame[REQUEST_COLUMNS]
 
 
 def _intent_weights(intents: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    from mangaeval.intents import load_intents
-
-    known = load_intents()
-    names = list(intents) or list(known)
-    shares = np.array([known[n].traffic_share for n in names], dtype=float)
-    return np.array(names), shares / shares.sum()
+    """The covered intents and their mix among themselves (intents.yaml's shares, renormalised)."""
+    shares = intent_shares(intents)
+    weights = np.array(list(shares.values()), dtype=float)
+    return np.array(list(shares)), weights / weights.sum()
 
 
 def draw(profile: ArmProfile, n: int, rng: np.random.Generator, start: datetime, seconds: float,
@@ -129,7 +147,8 @@ def draw(profile: ArmProfile, n: int, rng: np.random.Generator, start: datetime,
     cost = (input_tokens * profile.usd_per_mtok_in + output_tokens * profile.usd_per_mtok_out) / 1e6
     names, weights = _intent_weights(intents)
     return Draw(arm, profile.config_id, start, np.sort(rng.random(n) * max(seconds, 1e-3)), latency, np.where(error, np.nan, quality),
-                error, input_tokens, output_tokens, cost, names[rng.choice(len(names), n, p=weights)] if n else np.array([], dtype=str))
+                error, input_tokens, output_tokens, cost, names[rng.choice(len(names), n, p=weights)] if n else np.array([], dtype=str),
+                profile.error_code)
 
 
 @dataclass

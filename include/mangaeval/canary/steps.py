@@ -57,6 +57,8 @@ def plan_rollout(params: dict[str, Any], run_id: str, origin: Any) -> dict[str, 
     else:
         problems.append("'candidate' is required: a configuration id or {id, model_id, temperature, top_p, max_tokens, system_prompt_version}")
     intents = params.get("intents") or []
+    if not intents and mode == "simulate" and scenario in SCENARIOS:
+        intents = list(SCENARIOS[scenario].intents)  # a replayed scenario runs on its own intents unless told otherwise
     unknown = [i for i in intents if i not in intent_names()]
     if unknown:
         problems.append(f"'intents': unknown intent(s) {unknown} (known: {', '.join(intent_names())})")
@@ -83,11 +85,32 @@ def plan_rollout(params: dict[str, Any], run_id: str, origin: Any) -> dict[str, 
     doc = plan.to_dict()
     doc["candidate"] = candidate if isinstance(candidate, dict) else None
     doc["cloudwatch"] = bool(params.get("cloudwatch", True))
+    doc["schedule"] = _schedule(plan)
     return doc
 
 
+def _schedule(plan: RolloutPlan) -> dict[str, Any]:
+    """How long each stage will take at the configured volume, said (logged, and kept in the plan) before any traffic moves."""
+    from mangaeval.canary.schedule import schedule_lines, stage_schedule
+
+    per_day = SCENARIOS[plan.scenario].messages_per_day if plan.mode == "simulate" else None
+    schedule = stage_schedule(plan.policy, plan.intents, per_day)
+    (log.info if schedule["feasible"] else log.warning)("rollout %s:\n%s", plan.rollout_id, "\n".join(schedule_lines(schedule)))
+    return schedule
+
+
+PLAN_EXTRAS = ("candidate", "cloudwatch", "schedule")  # in the plan document, not in RolloutPlan
+
+
 def _plan(doc: dict[str, Any]) -> RolloutPlan:
-    return RolloutPlan.from_dict({k: v for k, v in doc.items() if k not in ("candidate", "cloudwatch")})
+    return RolloutPlan.from_dict({k: v for k, v in doc.items() if k not in PLAN_EXTRAS})
+
+
+def _scenario(plan: RolloutPlan):
+    """The replayed scenario on the plan's intents (its traffic is what those intents really receive)."""
+    from dataclasses import replace
+
+    return replace(SCENARIOS[plan.scenario], intents=() if plan.intents == ["*"] else tuple(plan.intents))
 
 
 def _store():
@@ -112,22 +135,29 @@ def start_rollout(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def warm_up(doc: dict[str, Any]) -> dict[str, Any]:
+    """Synthetic requests to the candidate, recorded, never judged. If they fail (an error rate above the policy's
+    ceiling, or none answered) this raises WarmUpFailed before any stage publishes a split: version 0 stays
+    current and the DAG's rollback_on_failure records why."""
     from mangaeval.canary import warmup
     from mangaeval.canary.records import store_events, warmup_experiment_id
 
     plan = _plan(doc)
     experiment_id = warmup_experiment_id(plan.rollout_id)
     if plan.mode == "simulate":
-        traffic = SimulatedTraffic(SCENARIOS[plan.scenario], plan.seed)
+        traffic = SimulatedTraffic(_scenario(plan), plan.seed)
         events = traffic.warm_up(plan.warmup_requests, plan.origin).to_events(experiment_id, f"{plan.rollout_id}-warmup")
         served = traffic.candidate_served
     else:
         events, served = _live_warm_up(doc, plan, experiment_id), 0
     warehouse = _warehouse()
     try:
-        store_events(warehouse, f"canary/{plan.rollout_id}/warmup", events)
+        store_events(warehouse, f"canary/{plan.rollout_id}/warmup", events)  # kept either way: they say why it failed
     finally:
         warehouse.close()
+    failure = warmup.warm_up_failure(events, plan.policy.error_ceiling, plan.candidate_config_id)
+    if failure:
+        log.error("rollout %s: %s", plan.rollout_id, failure)
+        raise warmup.WarmUpFailed(failure)
     result = {**warmup.summary(events), "candidate_served": served}
     log.info("warm-up of %s: %s (recorded, not judged)", plan.candidate_config_id, result)
     return result
@@ -160,7 +190,7 @@ def stage(doc: dict[str, Any], index: int, warm: dict[str, Any], previous: dict[
     try:
         traffic = None
         if plan.mode == "simulate":
-            traffic = SimulatedTraffic(SCENARIOS[plan.scenario], plan.seed,
+            traffic = SimulatedTraffic(_scenario(plan), plan.seed,
                                        candidate_served=before.candidate_served if before else warm.get("candidate_served", 0))
         feed = WarehouseFeed(warehouse, plan.rollout_id, traffic)
         clock = Clock(before.window_end if before else plan.origin, plan.time_scale) if plan.mode == "simulate" \

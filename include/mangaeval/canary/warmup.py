@@ -1,19 +1,32 @@
 """The warm-up: synthetic requests to the candidate before any live traffic, so its cold start (model load,
 connection pools, caches) is paid by nobody. Latencies are recorded as request events under the rollout's
 warm-up experiment id and never judged. Live: golden cases of the covered intents through the Bedrock
-client (AWS or the model double); simulated: the scenario's candidate consumes its first requests."""
+client (AWS or the model double); simulated: the scenario's candidate consumes its first requests.
+
+A warm-up whose calls fail (an error rate above the policy's ceiling, or no call answered) stops the rollout
+before any live traffic: a candidate that cannot answer synthetic requests must not meet users.
+(Example from the field: Claude Haiku 4.5 refuses a request carrying both temperature and top_p, HTTP 400.)"""
 
 from __future__ import annotations
 
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from mangaeval.errors import MangaEvalError
 from mangaeval.events.schema import REQUEST_COLUMNS
 from mangaeval.models import ModelConfig
+
+if TYPE_CHECKING:
+    from mangaeval.canary.policy import CanaryPolicy
+
+
+class WarmUpFailed(MangaEvalError):
+    """The candidate's warm-up calls failed: the rollout stops before any live traffic (version 0 stays current)."""
 
 
 def live_warm_up(config: ModelConfig, intents: list[str], requests: int, experiment_id: str, started_at: datetime,
@@ -54,3 +67,25 @@ def summary(events: pd.DataFrame) -> dict[str, Any]:
     if len(ok):
         doc.update({"p50_ms": float(np.percentile(ok, 50)), "p95_ms": float(np.percentile(ok, 95)), "max_ms": float(ok.max())})
     return doc
+
+
+def warm_up_failure(events: pd.DataFrame, ceiling: float, config_id: str) -> str | None:
+    """Why the warm-up stops the rollout, or None: more failed calls than the error-rate ceiling allows, or none
+    answered. The message names the counts and the most common error code."""
+    requests = int(len(events))
+    if requests == 0:
+        return None  # no warm-up asked for: nothing to judge it by
+    codes = Counter(events["error_code"].dropna())
+    errors = sum(codes.values())
+    if errors < requests and errors / requests <= ceiling:
+        return None
+    code, count = codes.most_common(1)[0]
+    what = "no call succeeded" if errors == requests else f"error rate {errors / requests:.1%} above the {ceiling:.0%} ceiling"
+    return (f"warm-up of {config_id}: {errors} of {requests} calls failed ({what}); most common error {code} ({count} of "
+            f"{errors}): the rollout stops before any live traffic, split version 0 (no canary) stays current")
+
+
+def check_warm_up(events: pd.DataFrame, policy: "CanaryPolicy", config_id: str) -> None:
+    reason = warm_up_failure(events, policy.error_ceiling, config_id)
+    if reason:
+        raise WarmUpFailed(reason)

@@ -1,6 +1,8 @@
 """False rollbacks: canary and baseline drawn from the same distribution, N full rollouts (5 -> 25 -> 50 ->
-100%, HOLD extensions included) through the real judge; prints how many rolled back, where and why.
-Target: at most 5% of 200. Usage: canary_false_rollback.py [--rollouts 200] [--first-seed 10000]"""
+100%, HOLD extensions included) on recommendation at its real volume, through the real judge; prints how many
+rolled back, where and why. Target: at most 5% of 200. benchmarks/canary_field_volume.py runs this study with the
+others at the field's volume; this script is for larger runs. Usage: canary_false_rollback.py [--rollouts 200]
+[--first-seed 10000]"""
 
 from __future__ import annotations
 
@@ -51,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"same-distribution rollouts: {args.rollouts} (seeds {args.first_seed}..{args.first_seed + args.rollouts - 1}), "
           f"{elapsed:.1f} s ({1000 * elapsed / args.rollouts:.0f} ms per rollout)")
     print(f"policy: {len(policy.stages)} stages, promotion alpha {policy.alpha}, rollback-side alpha per stage "
-          f"{policy.fail_alpha_per_stage}, min {policy.min_requests_per_side} requests per side")
+          f"{policy.fail_alpha_per_stage}, each stage judged once its sample gives every test power {policy.power:.0%} at "
+          f"its margin (at least {policy.min_requests_per_side} requests per side); traffic: {', '.join(scenario.intents)}")
     print(f"false rollbacks: {rolled} / {args.rollouts} = {rolled / args.rollouts:.1%} "
           f"(95% CI {low:.1%} .. {high:.1%}); target <= 5%: {'OK' if rolled / args.rollouts <= 0.05 else 'MISSED'}")
     print(f"  by stage:  {dict(sorted(at_stage.items())) or '-'}")

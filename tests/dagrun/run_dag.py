@@ -10,8 +10,8 @@ calls dag.create_dagrun(logical_date=None, data_interval=None, run_after=<now or
 and dag.test(logical_date=None, run_after=WHEN) creates the same run. The task context of such a run has no
 logical_date, ds, ts or data_interval_* key at all.
 
-Prints DAGRUN_STATE, TASK_STATES, DAGRUN (the run as created: run id and type, logical date, run_after, data
-interval) and TASK_CONTEXTS (per task, which of the time keys its context held, and the values).
+Prints TASK_CONTEXTS (per task, which of the time keys its context held, and the values), DAGRUN (the run as
+created: run id and type, logical date, run_after, data interval), DAGRUN_STATE and TASK_STATES.
 """
 
 import json
@@ -50,9 +50,9 @@ dag = DagBag(dag_folder=args[2]).dags[args[3] if len(args) > 3 else "model_evalu
 when = datetime.fromisoformat(args[0])
 run = dag.test(run_after=when, logical_date=None if no_logical_date else when, run_conf=json.loads(args[1]))
 states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
-print("DAGRUN_STATE", run.state)
-print("TASK_STATES", json.dumps(states, sort_keys=True))
+print("TASK_CONTEXTS", json.dumps(contexts, sort_keys=True))
 print("DAGRUN", json.dumps({"run_id": run.run_id, "run_type": str(run.run_type), "logical_date": _iso(run.logical_date),
                             "run_after": _iso(run.run_after), "data_interval_start": _iso(run.data_interval_start),
                             "data_interval_end": _iso(run.data_interval_end)}))
-print("TASK_CONTEXTS", json.dumps(contexts, sort_keys=True))
+print("DAGRUN_STATE", run.state)  # last: a failed test shows the log's tail
+print("TASK_STATES", json.dumps(states, sort_keys=True))

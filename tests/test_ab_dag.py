@@ -44,14 +44,10 @@ def _write_hourly_events(data: Path) -> None:
 
 
 def _publish_routing(data: Path) -> None:
-    from mangaeval.models import load_configurations, load_model_catalog
     from mangaeval.objectstore import LocalStore
-    from mangaeval.routing.document import build_document
-    from mangaeval.routing.publish import publish
+    from tests.ledger_helpers import seed_routes
 
-    configs = load_configurations(None, load_model_catalog())
-    recommendation = {i: {"config_id": "sonnet-3-5-v2", "reason": "test"} for i in ("recommendation", "faq")}
-    publish(LocalStore(data), build_document("nightly-1", "v1", "2026-11-25T02:00:00Z", recommendation, configs, "sonnet-3-5-v2"))
+    seed_routes(LocalStore(data), {i: "sonnet-3-5-v2" for i in ("recommendation", "faq")})
 
 
 def test_ab_analysis_dag_loads_analyses_stores_and_proposes_then_applies_on_request(airflow_env, tmp_path):
@@ -89,6 +85,9 @@ def test_ab_analysis_dag_loads_analyses_stores_and_proposes_then_applies_on_requ
     assert routing["routes"]["recommendation"]["config_id"] == "sonnet-4-5"
     assert routing["routes"]["faq"]["config_id"] == "sonnet-3-5-v2"
     assert EXPERIMENT_ID in routing["routes"]["recommendation"]["reason"]
+    assert routing["routes"]["recommendation"]["set_by"]["kind"] == "ab_promotion" and routing["routes"]["recommendation"]["held"]
+    experiments = json.loads((data / "experiments" / "current.json").read_text())
+    assert experiments["experiments"][0]["status"] == "stopped"  # promoted: the experiment is over
 
 
 def test_each_run_loads_the_hour_ending_at_its_time(airflow_env, tmp_path):

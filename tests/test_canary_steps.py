@@ -97,6 +97,36 @@ def test_a_rollout_through_the_steps_stores_every_decision_and_excludes_the_warm
     assert report["current_split"]["canary_pct"] == 100
 
 
+def test_a_completed_live_rollout_writes_the_routing_table_and_retires_its_split(warehouse_uri, tmp_path):
+    """report() of a live rollout whose last stage promoted: the candidate serves its intents in the routing table
+    (a held canary_completion entry with the last stage's figures), then a split with no canary traffic. The
+    stages run on simulated traffic here; only the report is told the rollout was live."""
+    from mangaeval.routing import ledger
+    from tests.ledger_helpers import seed_routes
+
+    store = LocalStore(tmp_path / "store")
+    seed_routes(store, {"recommendation": "haiku-3-5", "faq": "haiku-3-5"})
+    doc = plan("d", "r-live")
+    started = steps.start_rollout(doc)
+    assert started["routing_base_version"] == 1
+    warm = steps.warm_up(doc)
+    previous = None
+    for index in range(1, 5):
+        previous = steps.stage(doc, index, warm, previous)
+    assert previous["action"] == "complete"
+    simulated = steps.report(doc)
+    assert simulated["routing"]["changed"] is False and ledger.read_head(store).version == 1  # a simulation never writes it
+    report = steps.report({**doc, "mode": "live"})
+    head = ledger.read_head(store)
+    covered = doc["intents"] if doc["intents"] != ["*"] else sorted(head.document["routes"])
+    for intent in covered:
+        route = head.document["routes"][intent]
+        assert route["config_id"] == doc["candidate_config_id"] and route["set_by"]["kind"] == "canary_completion" and route["held"]
+        assert route["mean_quality"] is not None and route["latency_p95_ms"] is not None
+    assert report["current_split"]["canary_pct"] == 0.0 and split.completed(store, "r-live")["ledger_version"] == head.version
+    assert steps.report({**doc, "mode": "live"})["routing"]["routing"]["changed"] is False  # a retried report writes nothing twice
+
+
 def test_a_retried_stage_gives_the_same_decision(warehouse_uri):
     doc = plan("a", "r-retry")
     steps.start_rollout(doc)

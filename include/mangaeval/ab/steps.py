@@ -114,6 +114,7 @@ def analyze_experiments(plan: dict[str, Any], as_of: datetime, manual: bool, war
     routing_store = open_store()
     published = current_experiments(routing_store) or {"experiments": []}
     stopped = {e["id"] for e in published["experiments"] if e.get("status") == "stopped"}
+    blocked = {e["id"]: e.get("blocked_reason", "") for e in published["experiments"] if e.get("status") == "blocked"}
     warehouse = connect(warehouse_uri)
     summary = {}
     try:
@@ -122,6 +123,10 @@ def analyze_experiments(plan: dict[str, Any], as_of: datetime, manual: bool, war
             experiment = experiments[experiment_id]
             if experiment_id in stopped:
                 summary[experiment_id] = {"decision": "STOPPED", "reasons": ["stopped earlier (rolled back); not analysed"]}
+                continue
+            if experiment_id in blocked:
+                summary[experiment_id] = {"decision": "BLOCKED", "reasons": [blocked[experiment_id]]}
+                log.error("%s", blocked[experiment_id])
                 continue
             if as_of < utc_naive(experiment.start_time):
                 summary[experiment_id] = {"decision": "NOT_STARTED", "reasons": [f"starts at {experiment.to_public_dict()['start_time']}"]}

@@ -109,6 +109,10 @@ def start(store: ObjectStore, rollout_id: str, candidate_config_id: str, intents
         if other and 0 < doc["canary_pct"] < 100 and rolled_back(store, doc["rollout_id"]) is None:
             raise MangaEvalError(f"rollout {doc['rollout_id']!r} is in progress ({doc['canary_pct']:g}% canary): "
                                  "finish or roll it back before starting another")
+        if other and doc["canary_pct"] == 100 and not rolled_back(store, doc["rollout_id"]) and not completed(store, doc["rollout_id"]):
+            # Replacing it would silently send its intents back to the old route: the routing table must take over first.
+            raise MangaEvalError(f"rollout {doc['rollout_id']!r} holds 100% of its intents but has not completed into the routing "
+                                 f"table yet: clear its report task in Airflow (it writes the table) first")
         if not other and doc["version"] > 0:
             return {"version": 0, "changed": False, "current_version": doc["version"]}  # a retried start: leave it
     data = write_version(store, split_document(rollout_id, 0, 0, 0.0, candidate_config_id, intents, "before the rollout"))
@@ -155,3 +159,27 @@ def rollback(store: ObjectStore, rollout_id: str, reasons: list[str], stage: int
     else:
         result = {"changed": True, "etag": _swap(store, found[0], expected)}
     return {"version": 0, **result, "record": record}
+
+
+def completed_key(rollout_id: str) -> str:
+    return f"canary/{checked_rollout_id(rollout_id)}/completed.json"
+
+
+def completed(store: ObjectStore, rollout_id: str) -> dict[str, Any] | None:
+    """The record a rollout leaves when its last stage promoted and the routing table took over its intents."""
+    found = store.get(completed_key(rollout_id))
+    return json.loads(found[0]) if found else None
+
+
+def retire(store: ObjectStore, rollout_id: str, stage: int) -> dict[str, Any]:
+    """After completion: a last version with no canary traffic (the routing table serves the candidate now)."""
+    expected = current(store)
+    if expected is None or expected[0]["rollout_id"] != rollout_id:
+        return {"changed": False, "note": "the current split is not this rollout's"}
+    doc = expected[0]
+    if doc["canary_pct"] == 0:
+        return {"changed": False, "version": doc["version"]}
+    version = doc["version"] + 1
+    data = write_version(store, split_document(rollout_id, version, stage, 0.0, doc["candidate_config_id"], doc["intents"],
+                                               "completed: the routing table serves the candidate on these intents"))
+    return {"version": version, "changed": True, "etag": _swap(store, data, expected)}

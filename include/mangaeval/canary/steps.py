@@ -128,10 +128,18 @@ def _warehouse():
 
 
 def start_rollout(doc: dict[str, Any]) -> dict[str, Any]:
+    """Refuse intents another experiment or rollout is moving; record the routing the rollout starts from;
+    make version 0 of the split (no canary traffic) current."""
+    from mangaeval.canary import production
+
     plan = _plan(doc)
-    result = split.start(_store(), plan.rollout_id, plan.candidate_config_id, plan.intents)
-    log.info("rollout %s: split version 0 (no canary traffic) is current: %s", plan.rollout_id, result)
-    return result
+    store = _store()
+    production.refuse_overlap(store, plan.rollout_id, plan.intents, plan.origin.isoformat())
+    base = production.record_base(store, plan.rollout_id)
+    result = split.start(store, plan.rollout_id, plan.candidate_config_id, plan.intents)
+    log.info("rollout %s: split version 0 (no canary traffic) is current: %s; routing ledger version %d before it",
+             plan.rollout_id, result, base)
+    return {**result, "routing_base_version": base}
 
 
 def warm_up(doc: dict[str, Any]) -> dict[str, Any]:
@@ -235,6 +243,48 @@ def rollback_on_failure(doc: dict[str, Any]) -> dict[str, Any]:
     return {"stage": stage_index, **{k: v for k, v in result.items() if k != "record"}}
 
 
+def _candidate(doc: dict[str, Any], plan: RolloutPlan):
+    from mangaeval.models import ModelConfig, load_configurations
+
+    if doc.get("candidate"):
+        return ModelConfig(**doc["candidate"])
+    configs = load_configurations()
+    if plan.candidate_config_id not in configs:
+        raise MangaEvalError(f"rollout {plan.rollout_id}: candidate {plan.candidate_config_id!r} is not in configurations.yaml")
+    return configs[plan.candidate_config_id]
+
+
+def _production_change(doc: dict[str, Any], plan: RolloutPlan, store, completed: bool, record: dict[str, Any] | None,
+                       decisions) -> dict[str, Any] | None:
+    """Live rollouts only (a simulated one never touches the routing table): completion writes the routing table
+    for the candidate's intents; a rollback restores the routes the rollout started from."""
+    from mangaeval.canary import production
+
+    if plan.mode != "live":
+        return {"changed": False, "note": "simulated rollout: the routing table is not changed"}
+    if completed:
+        last = decisions.to_dict(orient="records")[-1]
+        metrics = warehouse_stage_metrics(plan.rollout_id, int(last["stage"]))
+        change = production.complete(store, plan.rollout_id, _candidate(doc, plan), plan.intents, int(last["stage"]),
+                                     {"metrics": metrics}, _naive_utc(last["decided_at"]).isoformat())
+    elif record:
+        change = production.restore(store, plan.rollout_id, plan.intents, record["rolled_back_at"])
+    else:
+        return None
+    log.info("rollout %s: routing ledger %s", plan.rollout_id, change)
+    return change
+
+
+def warehouse_stage_metrics(rollout_id: str, stage: int) -> dict[str, Any]:
+    """The stored judgement of a stage (canary_stage_metrics), metric -> {canary_value, baseline_value, status}."""
+    warehouse = _warehouse()
+    try:
+        rows = warehouse.query("canary/stage_metrics.sql", {"rollout_id": rollout_id, "stage": stage}).to_dict(orient="records")
+    finally:
+        warehouse.close()
+    return {r["metric"]: {"status": r["status"], "canary_value": r["canary_value"], "baseline_value": r["baseline_value"]} for r in rows}
+
+
 def report(doc: dict[str, Any]) -> dict[str, Any]:
     """Every stage decision from the warehouse and the split now current. Fails the run when a task failed."""
     plan = _plan(doc)
@@ -251,8 +301,10 @@ def report(doc: dict[str, Any]) -> dict[str, Any]:
     for s in stages:
         log.info("stage %d (%g%%): %s -> %s  %s", s["stage"], s["traffic_pct"], s["verdict"], s["action"], "; ".join(s["reasons"][:2]))
     completed = bool(stages) and stages[-1]["action"] == "complete"
+    production_change = _production_change(doc, plan, store, completed, record, decisions)
+    found = split.current(store)
     result = {"rollout_id": plan.rollout_id, "result": "completed" if completed else ("rolled back" if record else "incomplete"),
-              "stages": stages, "current_split": found[0] if found else None}
+              "stages": stages, "current_split": found[0] if found else None, "routing": production_change}
     log.info("rollout %s: %s; current split %s", plan.rollout_id, result["result"],
              f"v{found[0]['version']} ({found[0]['canary_pct']:g}% canary)" if found else "none")
     if any(s["verdict"] == "ERROR" for s in stages) or (record and not stages):

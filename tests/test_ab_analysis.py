@@ -313,3 +313,17 @@ def test_aa_validity_on_a_reduced_scale():
 def test_power_on_a_reduced_scale():
     table = power_study(effects=(0.03,), sizes=(1_000, 5_000), experiments=20)["promoted_share"]["+0.03"]
     assert table["5000"] >= 0.9 and table["5000"] >= table["1000"]
+
+
+def test_a_rerun_of_the_same_look_rewrites_its_proposal_only_if_the_decision_is_the_same(tmp_path):
+    from mangaeval.ab.publishing import write_proposal
+    from mangaeval.objectstore import LocalStore
+    from tests.ledger_helpers import ab_promotion
+
+    store = LocalStore(tmp_path)
+    first = ab_promotion("exp-1", ["recommendation"], "sonnet-4-5", "2026-11-26T00:00:00Z")
+    write_proposal(store, first)
+    rerun = {**first, "figures": {**first["figures"], "mean_cost_usd": first["figures"]["mean_cost_usd"] + 1e-15}}  # float sums
+    write_proposal(store, rerun)
+    with pytest.raises(MangaEvalError, match="a different proposal exists"):
+        write_proposal(store, {**first, "decision": "ROLLBACK", "action": "stop_experiment"})

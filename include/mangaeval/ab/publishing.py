@@ -110,14 +110,19 @@ def proposal_for(report: dict[str, Any], experiment: Experiment) -> dict[str, An
 
 
 def _treatment_figures(report: dict[str, Any]) -> dict[str, Any]:
-    """What the treatment showed on live traffic (the route's figures after a promotion)."""
+    """What the treatment showed on live traffic (the route's figures after a promotion), rounded as the routing
+    document rounds them: a rerun of the same look must write the same proposal, and SQL sums of floats may
+    differ in their last digits between runs."""
+    from mangaeval.routing.document import ROUNDING
+
     metrics = report.get("metrics", {})
 
-    def treatment(name: str) -> float | None:
-        value = metrics.get(name, {}).get("treatment_mean")
-        return None if value is None else float(value)
+    def treatment(name: str, value: Any) -> float | None:
+        return None if value is None else round(float(value), ROUNDING[name])
 
-    return {"mean_quality": treatment("quality"), "mean_cost_usd": treatment("cost_usd"), "latency_p95_ms": treatment("latency_p95_ms"),
+    return {"mean_quality": treatment("mean_quality", metrics.get("quality", {}).get("treatment_mean")),
+            "mean_cost_usd": treatment("mean_cost_usd", metrics.get("cost_usd", {}).get("treatment_mean")),
+            "latency_p95_ms": treatment("latency_p95_ms", (report.get("latency_p95") or {}).get("treatment", {}).get("p95")),
             "pass_rate": None, "treatment_n": metrics.get("quality", {}).get("treatment_n")}
 
 
@@ -132,7 +137,9 @@ def write_proposal(store: ObjectStore, proposal: dict[str, Any]) -> str:
     try:
         store.put(key, data, if_none_match=True)
     except PreconditionFailed:
-        if store.get(key)[0] != data:
+        existing = json.loads(store.get(key)[0])
+        # The same look again (a rerun): the decision must match; its figures are measurements and the first stand.
+        if {k: v for k, v in existing.items() if k != "figures"} != {k: v for k, v in proposal.items() if k != "figures"}:
             raise MangaEvalError(f"{store.uri}/{key}: a different proposal exists for this analysis time") from None
     return f"{store.uri}/{key}"
 

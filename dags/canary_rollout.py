@@ -63,9 +63,15 @@ def canary_rollout():
 
     @task
     def warm_up(plan_doc: dict, started: dict) -> dict:
-        from mangaeval.canary import steps
+        from airflow.exceptions import AirflowFailException
 
-        return steps.warm_up(plan_doc)
+        from mangaeval.canary import steps
+        from mangaeval.canary.warmup import WarmUpFailed
+
+        try:
+            return steps.warm_up(plan_doc)
+        except WarmUpFailed as exc:  # the candidate's calls fail: stop now, not after a retry a minute later
+            raise AirflowFailException(str(exc)) from None
 
     @task
     def stage(plan_doc: dict, warm: dict, previous: dict | None, index: int) -> dict:

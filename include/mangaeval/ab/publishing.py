@@ -162,9 +162,9 @@ def apply_proposal(store: ObjectStore, proposal: dict[str, Any], experiments: di
         intents = proposal["intents"] or [i for i, r in head.document["routes"].items() if r["config_id"] == proposal["control_config_id"]]
         start = ledger.version_at(store, ledger.utc_stamp(proposal.get("start_time") or proposal["analyzed_at"]))
         before = ledger.document_at(store, start) if start else None
-        targets = {i: {**before["routes"][i], "_from_version": start} for i in intents if before and i in before["routes"]}
+        targets = {i: before["routes"][i] for i in intents if before and i in before["routes"]}
         restored = ledger.commit(store, {**actor, "kind": "ab_rollback"},
-                                 precedence.restore("ab_rollback", targets, {**actor, "kind": "ab_rollback"}, f"A/B experiment {experiment_id} rolled back"),
+                                 precedence.restore("ab_rollback", targets, start, {**actor, "kind": "ab_rollback"}, f"A/B experiment {experiment_id} rolled back"),
                                  at, initial=lambda: head.document, evidence={"reasons": proposal["reasons"], "restored_from_version": start})
         return {"action": "stop_experiment", **stopped, "routing": restored}
     from mangaeval.models import load_configurations, load_model_catalog

@@ -115,7 +115,7 @@ def restore(store: ObjectStore, rollout_id: str, intents: list[str], at: str) ->
     if before is None:
         return {"changed": False, "note": "no routing table before the rollout"}
     set_by = {"kind": "canary_rollback", "id": rollout_id, "at": ledger.utc_stamp(at)}
-    targets = {i: {**before["routes"][i], "_from_version": version} for i in covered(intents, before["routes"]) if i in before["routes"]}
-    result = ledger.commit(store, set_by, precedence.restore("canary_rollback", targets, set_by, f"rollout {rollout_id} rolled back"),
+    targets = {i: before["routes"][i] for i in covered(intents, before["routes"]) if i in before["routes"]}
+    result = ledger.commit(store, set_by, precedence.restore("canary_rollback", targets, version, set_by, f"rollout {rollout_id} rolled back"),
                            set_by["at"], initial=lambda: before)
     return {k: v for k, v in result.items() if k != "changes"} | {"changes": result["changes"]}

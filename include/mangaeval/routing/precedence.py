@@ -174,8 +174,9 @@ def live_winner(kind: str, intents: list[str], route_for: Any, frozen: dict[str,
     return decide
 
 
-def restore(kind: str, targets: dict[str, dict[str, Any]], set_by: dict[str, Any], why: str, hold: bool = False) -> Decide:
-    """Routes back to `targets` (intent -> the route the ledger had); intents already there are left alone."""
+def restore(kind: str, targets: dict[str, dict[str, Any]], from_version: int, set_by: dict[str, Any], why: str,
+            hold: bool = False) -> Decide:
+    """Routes back to `targets` (intent -> the route of ledger version `from_version`); intents already there are left alone."""
 
     def decide(state: dict[str, Any] | None, version: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         routes = (state or {}).get("routes", {})
@@ -185,8 +186,7 @@ def restore(kind: str, targets: dict[str, dict[str, Any]], set_by: dict[str, Any
             if current is not None and current["config_id"] == target["config_id"] and current.get("parameters") == target.get("parameters"):
                 continue
             route = {**target, "set_by": set_by, "held": held_reason(set_by) if hold else None, "flagged": bool(target.get("flagged")),
-                     "reason": f"{why} (restored the route of ledger version {target.get('_from_version', '?')})"}
-            route.pop("_from_version", None)
+                     "reason": f"{why} (restored the route of ledger version {from_version})"}
             changes.append({"intent": intent, "kind": kind, "from": current and current["config_id"], "to": target["config_id"],
                             "reason": why, "route": route})
         return changes, []

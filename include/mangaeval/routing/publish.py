@@ -57,9 +57,8 @@ def rollback(store: ObjectStore, ref: str, person: str, why: str = "", at: str |
     target = document_for(store, ref)
     at = at or now_iso()
     set_by = {"kind": "person", "id": person, "at": at, "rollback_to": version}
-    targets = {i: {**r, "_from_version": version} for i, r in target["routes"].items()}
     reason = f"rollback to ledger version {version} by {person}" + (f": {why}" if why else "")
-    result = ledger.commit(store, set_by | {"kind": "person"}, restore("rollback", targets, set_by, reason, hold=True), at,
+    result = ledger.commit(store, set_by, restore("rollback", target["routes"], version, set_by, reason, hold=True), at,
                            initial=lambda: target, evidence={"rollback_to": version, "why": why})
     return {"rolled_back_to": version, **result}
 

@@ -8,7 +8,7 @@ import pytest
 
 from mangaeval.models import load_configurations, load_model_catalog
 from mangaeval.routing.document import InvalidRouting, build_document, from_bytes, genesis_document, make_route, to_bytes
-from mangaeval.objectstore import LocalStore, PreconditionFailed
+from mangaeval.objectstore import PreconditionFailed
 from tests.conftest import object_store
 
 CONFIGS = load_configurations(None, load_model_catalog())

@@ -114,6 +114,23 @@ def postgres_test_uri(schema_prefix: str) -> str:
 
 
 @contextlib.contextmanager
+def engine_uri(engine: str, tmp_path: Path, schema_prefix: str) -> Iterator[str]:
+    """A warehouse URI for a test: a DuckDB file in tmp_path, or a fresh PostgreSQL schema dropped afterwards."""
+    if engine == "duckdb":
+        yield f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+        return
+    from mangaeval.warehouse import connect
+
+    uri = postgres_test_uri(schema_prefix)
+    try:
+        yield uri
+    finally:
+        wh = connect(uri)
+        wh.drop_schema()
+        wh.close()
+
+
+@contextlib.contextmanager
 def running_double(seed: int = 7, time_scale: float = 0.0, **overrides: float) -> Iterator[DoubleInThread]:
     with DoubleInThread(seed=seed, time_scale=time_scale, profiles=load_profiles(overrides=overrides)) as double:
         yield double

@@ -19,7 +19,7 @@ from mangaeval.canary.simulator import SCENARIOS, SimulatedTraffic
 from mangaeval.errors import MangaEvalError
 from mangaeval.objectstore import LocalStore
 from mangaeval.warehouse import connect
-from tests.conftest import postgres_test_uri
+from tests.conftest import engine_uri
 
 pytestmark = pytest.mark.integration
 ORIGIN = "2026-11-24T10:00:00+00:00"
@@ -27,17 +27,10 @@ ORIGIN = "2026-11-24T10:00:00+00:00"
 
 @pytest.fixture(params=["duckdb", "postgresql"])
 def warehouse_uri(request, tmp_path, monkeypatch):
-    if request.param == "duckdb":
-        uri = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
-    else:
-        uri = postgres_test_uri("canary")
-    monkeypatch.setenv("MANGAEVAL_WAREHOUSE_URI", uri)
-    monkeypatch.setenv("MANGAEVAL_ROUTING_URI", str(tmp_path / "store"))
-    yield uri
-    if request.param == "postgresql":
-        wh = connect(uri)
-        wh.drop_schema()
-        wh.close()
+    with engine_uri(request.param, tmp_path, "canary") as uri:
+        monkeypatch.setenv("MANGAEVAL_WAREHOUSE_URI", uri)
+        monkeypatch.setenv("MANGAEVAL_ROUTING_URI", str(tmp_path / "store"))
+        yield uri
 
 
 def plan(scenario="a", rollout_id="r-steps", **extra):

@@ -22,7 +22,7 @@ from mangaeval.events import watermark
 from mangaeval.objectstore import LocalStore
 from mangaeval.warehouse import connect
 from tests.canary_helpers import like_baseline, write_events
-from tests.conftest import postgres_test_uri
+from tests.conftest import engine_uri
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 11, 24, 10, 0)  # the stage's window: 10:00-10:30
@@ -31,14 +31,10 @@ POLICY = load_policy()
 
 @pytest.fixture(params=["duckdb", "postgresql"])
 def warehouse_uri(request, tmp_path, monkeypatch):
-    uri = f"duckdb:///{tmp_path / 'warehouse.duckdb'}" if request.param == "duckdb" else postgres_test_uri("canary_wm")
-    monkeypatch.setenv("MANGAEVAL_WAREHOUSE_URI", uri)
-    monkeypatch.setenv("MANGAEVAL_EVENTS_URI", str(tmp_path / "events"))
-    yield uri
-    if request.param == "postgresql":
-        wh = connect(uri)
-        wh.drop_schema()
-        wh.close()
+    with engine_uri(request.param, tmp_path, "canary_wm") as uri:
+        monkeypatch.setenv("MANGAEVAL_WAREHOUSE_URI", uri)
+        monkeypatch.setenv("MANGAEVAL_EVENTS_URI", str(tmp_path / "events"))
+        yield uri
 
 
 @pytest.fixture

@@ -76,7 +76,7 @@ def publish_experiments(store: ObjectStore, experiments: dict[str, Experiment], 
 
 def _blocked_by_rollout(store: ObjectStore, experiments: dict[str, Experiment], stopped: dict[str, str], running: set[str]) -> dict[str, str]:
     """experiment id -> why it may not start (a rollout holds one of its intents)."""
-    from mangaeval.routing.activity import active_rollout
+    from mangaeval.routing.activity import active_rollout, experiment_intents
     from mangaeval.routing.ledger import read_head
 
     rollout = active_rollout(store)
@@ -87,7 +87,7 @@ def _blocked_by_rollout(store: ObjectStore, experiments: dict[str, Experiment], 
     for experiment in experiments.values():
         if experiment.id in stopped or experiment.id in running:
             continue  # already running before the rollout (the rollout refused to start on its intents) or over
-        intents = list(experiment.intents) or [i for i, r in routes.items() if r["config_id"] == experiment.control_config_id]
+        intents = experiment_intents(experiment.intents, experiment.control_config_id, routes)
         overlap = sorted(set(intents) & set(rollout["intents"]))
         if overlap:
             blocked[experiment.id] = (f"experiment {experiment.id} cannot start: intent(s) {overlap} are under rollout "
@@ -148,6 +148,7 @@ def apply_proposal(store: ObjectStore, proposal: dict[str, Any], experiments: di
     (held), then the experiment ends. ROLLBACK: the experiment stops, then its intents get back the routes
     the ledger had when it started (nothing to write when they never changed)."""
     from mangaeval.routing import ledger, precedence
+    from mangaeval.routing.activity import experiment_intents
 
     experiment_id = proposal["experiment_id"]
     at = ledger.utc_stamp(proposal["analyzed_at"])
@@ -158,7 +159,7 @@ def apply_proposal(store: ObjectStore, proposal: dict[str, Any], experiments: di
     if proposal["action"] == "stop_experiment":
         why = f"rolled back at {proposal['analyzed_at']}: " + "; ".join(proposal["reasons"])
         stopped = publish_experiments(store, experiments, stop={experiment_id: why})
-        intents = proposal["intents"] or [i for i, r in head.document["routes"].items() if r["config_id"] == proposal["control_config_id"]]
+        intents = experiment_intents(proposal["intents"], proposal["control_config_id"], head.document["routes"])
         start = ledger.version_at(store, ledger.utc_stamp(proposal.get("start_time") or proposal["analyzed_at"]))
         before = ledger.document_at(store, start) if start else None
         targets = {i: before["routes"][i] for i in intents if before and i in before["routes"]}
@@ -173,7 +174,7 @@ def apply_proposal(store: ObjectStore, proposal: dict[str, Any], experiments: di
     treatment = proposal["treatment_config_id"]
     if treatment not in configs:
         raise MangaEvalError(f"proposal {experiment_id}: treatment configuration {treatment!r} is not in configurations.yaml")
-    intents = proposal["intents"] or [i for i, r in head.document["routes"].items() if r["config_id"] == proposal["control_config_id"]]
+    intents = experiment_intents(proposal["intents"], proposal["control_config_id"], head.document["routes"])
     if not intents:
         raise MangaEvalError(f"proposal {experiment_id}: no intent is routed to {proposal['control_config_id']!r}; nothing to change")
     missing = [i for i in intents if i not in head.document["routes"]]

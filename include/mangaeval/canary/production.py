@@ -18,27 +18,17 @@ from mangaeval.canary import split
 from mangaeval.errors import MangaEvalError
 from mangaeval.objectstore import ObjectStore, PreconditionFailed
 from mangaeval.routing import ledger, precedence
-from mangaeval.routing.activity import active_rollout, running_experiments
+from mangaeval.routing.activity import active_rollout, rollout_intents, running_experiments
 
 
 def base_key(rollout_id: str) -> str:
     return f"canary/{split.checked_rollout_id(rollout_id)}/routing_base.json"
 
 
-def covered(intents: list[str], routes: dict[str, Any]) -> list[str]:
-    return sorted(routes) if intents in ([], ["*"]) else sorted(intents)
-
-
-def _all_intents() -> list[str]:
-    from mangaeval.intents import intent_names
-
-    return list(intent_names())
-
-
 def refuse_overlap(store: ObjectStore, rollout_id: str, intents: list[str], now: str) -> None:
     """MangaEvalError naming the experiment or rollout that already moves one of these intents."""
     routes = (ledger.read_head(store).document or {}).get("routes", {})
-    wanted = set(_all_intents() if intents in ([], ["*"]) else intents)
+    wanted = set(rollout_intents(intents))
     for experiment_id, e in running_experiments(store, now, routes).items():
         overlap = sorted(wanted & set(e["intents"]))
         if overlap:
@@ -78,7 +68,7 @@ def complete(store: ObjectStore, rollout_id: str, candidate: Any, intents: list[
     if head.document is None:
         raise MangaEvalError(f"{store.uri}: no routing table to complete rollout {rollout_id} into; run model_evaluation first")
     routes = head.document["routes"]
-    targets = covered(intents, routes)
+    targets = rollout_intents(intents)
     set_by = {"kind": "canary_completion", "id": rollout_id, "stage": stage, "at": at}
     figures = _figures(judgement)
 
@@ -115,7 +105,7 @@ def restore(store: ObjectStore, rollout_id: str, intents: list[str], at: str) ->
     if before is None:
         return {"changed": False, "note": "no routing table before the rollout"}
     set_by = {"kind": "canary_rollback", "id": rollout_id, "at": ledger.utc_stamp(at)}
-    targets = {i: before["routes"][i] for i in covered(intents, before["routes"]) if i in before["routes"]}
+    targets = {i: before["routes"][i] for i in rollout_intents(intents) if i in before["routes"]}
     result = ledger.commit(store, set_by, precedence.restore("canary_rollback", targets, version, set_by, f"rollout {rollout_id} rolled back"),
                            set_by["at"], initial=lambda: before)
     return {k: v for k, v in result.items() if k != "changes"} | {"changes": result["changes"]}

@@ -26,10 +26,6 @@ def current_routing_map(base: dict[str, Any] | None = None) -> dict[str, str]:
     return {intent: route["config_id"] for intent, route in (document or {}).get("routes", {}).items()}
 
 
-def run_time(moment: Any) -> str:
-    return ledger.utc_stamp(moment)
-
-
 def commit_nightly(decision: dict[str, Any], run_id: str, moment: Any, base: dict[str, Any] | None) -> dict[str, Any]:
     from mangaeval.intents import intent_names
     from mangaeval.models import ModelConfig, load_configurations, load_model_catalog
@@ -44,7 +40,7 @@ def commit_nightly(decision: dict[str, Any], run_id: str, moment: Any, base: dic
     configurations = dict(load_configurations(None, load_model_catalog()))
     for config in decision.get("candidate_configs", []):  # a manual run's candidate can win a route
         configurations[config["id"]] = ModelConfig(**config)
-    at = run_time(moment)
+    at = ledger.utc_stamp(moment)
     intents = decision.get("intents") or sorted(decision["recommendation"])
     proposals, thin = nightly_proposals(decision, intents, decision["dataset_version"], configurations, policy, rules, run_id, at)
     head = ledger.head_at(store, base)

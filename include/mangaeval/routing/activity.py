@@ -15,10 +15,16 @@ def _utc(value: Any) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _all_intents() -> list[str]:
+def rollout_intents(intents: list[str]) -> list[str]:
+    """The intents a rollout covers: its list, or every intent of the mix for `*` (or none given)."""
     from mangaeval.intents import intent_names
 
-    return list(intent_names())
+    return list(intent_names()) if intents in ([], ["*"]) else sorted(intents)
+
+
+def experiment_intents(intents: list[str] | tuple[str, ...], control_config_id: str, routes: dict[str, Any] | None) -> list[str]:
+    """The intents an experiment covers: its list, or (none given) the intents routed to its control configuration."""
+    return list(intents) or [i for i, r in (routes or {}).items() if r["config_id"] == control_config_id]
 
 
 def running_experiments(store: ObjectStore, now: Any, routes: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
@@ -31,7 +37,7 @@ def running_experiments(store: ObjectStore, now: Any, routes: dict[str, Any] | N
     for e in published["experiments"]:
         if e.get("status") != "running" or not _utc(e["start_time"]) <= moment < _utc(e["end_time"]):
             continue
-        intents = list(e.get("intents") or [i for i, r in (routes or {}).items() if r["config_id"] == e["control_config_id"]])
+        intents = experiment_intents(e.get("intents") or [], e["control_config_id"], routes)
         found[e["id"]] = {"intents": intents, "treatment_config_id": e["treatment_config_id"]}
     return found
 
@@ -46,7 +52,7 @@ def active_rollout(store: ObjectStore) -> dict[str, Any] | None:
     doc = found[0]
     if split.rolled_back(store, doc["rollout_id"]) or split.completed(store, doc["rollout_id"]):
         return None
-    intents = _all_intents() if doc["intents"] in ([], ["*"]) else list(doc["intents"])
+    intents = rollout_intents(doc["intents"])
     return {"rollout_id": doc["rollout_id"], "intents": intents, "canary_pct": doc["canary_pct"], "stage": doc["stage"],
             "candidate_config_id": doc["candidate_config_id"]}
 

@@ -222,3 +222,15 @@ def test_power_that_cannot_be_computed_never_advances(monkeypatch):
     j = judge(*sides(like_baseline()), POLICY)
     assert j.verdict == HOLD and "need more than any window can reach" in j.reasons[0]
     assert j.reasons[-1] == "power could not be computed (ZeroDivisionError: no spread): the stage cannot be judged on it"
+
+
+def test_volumes_are_the_fields_per_intent_traffic():
+    """MISSION.md, 'Real traffic per intent' at 1M messages/day: recommendation ~174 messages/minute, product_question
+    ~139, faq and order_tracking ~104, promotion ~69, chitchat ~56, checkout_help ~35, return_request ~14; a 5% stage
+    sees ~260 requests in 30 minutes on recommendation and ~21 on return_request."""
+    field = {"recommendation": 174, "product_question": 139, "faq": 104, "order_tracking": 104, "promotion": 69,
+             "chitchat": 56, "checkout_help": 35, "return_request": 14}
+    for intent, per_minute in field.items():
+        assert requests_per_minute([intent], 1_000_000) == pytest.approx(per_minute, abs=0.6), intent
+    assert requests_per_minute(["recommendation"], 1_000_000) * 0.05 * 30 == pytest.approx(260, abs=1)
+    assert requests_per_minute(["return_request"], 1_000_000) * 0.05 * 30 == pytest.approx(21, abs=0.5)

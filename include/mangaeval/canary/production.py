@@ -18,7 +18,8 @@ from mangaeval.canary import split
 from mangaeval.errors import MangaEvalError
 from mangaeval.objectstore import ObjectStore, PreconditionFailed
 from mangaeval.routing import ledger, precedence
-from mangaeval.routing.activity import active_rollout, rollout_intents, running_experiments
+from mangaeval.routing.activity import active_rollout, running_experiments
+from mangaeval.traffic import covered  # a rollout's intents: "*" or none = every intent of the mix
 
 
 def base_key(rollout_id: str) -> str:
@@ -28,7 +29,7 @@ def base_key(rollout_id: str) -> str:
 def refuse_overlap(store: ObjectStore, rollout_id: str, intents: list[str], now: str) -> None:
     """MangaEvalError naming the experiment or rollout that already moves one of these intents."""
     routes = (ledger.read_head(store).document or {}).get("routes", {})
-    wanted = set(rollout_intents(intents))
+    wanted = set(covered(intents))
     for experiment_id, e in running_experiments(store, now, routes).items():
         overlap = sorted(wanted & set(e["intents"]))
         if overlap:
@@ -68,7 +69,7 @@ def complete(store: ObjectStore, rollout_id: str, candidate: Any, intents: list[
     if head.document is None:
         raise MangaEvalError(f"{store.uri}: no routing table to complete rollout {rollout_id} into; run model_evaluation first")
     routes = head.document["routes"]
-    targets = rollout_intents(intents)
+    targets = covered(intents)
     set_by = {"kind": "canary_completion", "id": rollout_id, "stage": stage, "at": at}
     figures = _figures(judgement)
 
@@ -105,7 +106,7 @@ def restore(store: ObjectStore, rollout_id: str, intents: list[str], at: str) ->
     if before is None:
         return {"changed": False, "note": "no routing table before the rollout"}
     set_by = {"kind": "canary_rollback", "id": rollout_id, "at": ledger.utc_stamp(at)}
-    targets = {i: before["routes"][i] for i in rollout_intents(intents) if i in before["routes"]}
+    targets = {i: before["routes"][i] for i in covered(intents) if i in before["routes"]}
     result = ledger.commit(store, set_by, precedence.restore("canary_rollback", targets, version, set_by, f"rollout {rollout_id} rolled back"),
                            set_by["at"], initial=lambda: before)
     return {k: v for k, v in result.items() if k != "changes"} | {"changes": result["changes"]}

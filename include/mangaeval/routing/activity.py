@@ -8,18 +8,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from mangaeval.objectstore import ObjectStore
+from mangaeval.traffic import covered
 
 
 def _utc(value: Any) -> datetime:
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def rollout_intents(intents: list[str]) -> list[str]:
-    """The intents a rollout covers: its list, or every intent of the mix for `*` (or none given)."""
-    from mangaeval.intents import intent_names
-
-    return list(intent_names()) if intents in ([], ["*"]) else sorted(intents)
 
 
 def experiment_intents(intents: list[str] | tuple[str, ...], control_config_id: str, routes: dict[str, Any] | None) -> list[str]:
@@ -52,7 +46,7 @@ def active_rollout(store: ObjectStore) -> dict[str, Any] | None:
     doc = found[0]
     if split.rolled_back(store, doc["rollout_id"]) or split.completed(store, doc["rollout_id"]):
         return None
-    intents = rollout_intents(doc["intents"])
+    intents = covered(doc["intents"])
     return {"rollout_id": doc["rollout_id"], "intents": intents, "canary_pct": doc["canary_pct"], "stage": doc["stage"],
             "candidate_config_id": doc["candidate_config_id"]}
 

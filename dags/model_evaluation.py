@@ -36,7 +36,11 @@ TIERS = ("sonnet", "haiku", "nova", "custom")  # one pool per tier: bedrock_<tie
                                    "proportions (empty = every case)"),
         "sample_seed": Param(0, type="integer", title="Sample seed",
                              description="which cases `limit` samples: the same seed picks the same cases (ignored without a limit)"),
-        "use_cache": Param(True, type="boolean", description="re-use answers already paid for"),
+        "use_cache": Param(True, type="boolean", title="Run's response cache",
+                           description="retries and reruns of this run reuse the answers it already paid for; a new run asks again"),
+        "reuse_answers": Param(False, type="boolean", title="Reuse earlier runs' answers",
+                               description="also reuse answers measured by earlier runs (each row records reused_from; their "
+                                           "latency is not reused, so P95 comes from tonight's calls only)"),
     },
     doc_md=__doc__,
 )
@@ -72,7 +76,8 @@ def model_evaluation():
     def evaluate(chunk: list, plan_doc: dict, double: dict) -> list:
         from mangaeval.pipeline import steps
 
-        return steps.evaluate_chunk(chunk, plan_doc, get_current_context()["run_id"], double["endpoint_url"])
+        return steps.evaluate_chunk(chunk, plan_doc, get_current_context()["run_id"], double["endpoint_url"],
+                                    double.get("sagemaker_endpoint_url"))
 
     @task(trigger_rule="none_failed", retries=0)  # the same data fails the same way: retrying only delays the alert
     def validation_gate(sonnet: list, haiku: list, nova: list, custom: list, plan_doc: dict) -> list:

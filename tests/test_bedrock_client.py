@@ -10,7 +10,7 @@ from mangaeval.prompts import build_request
 from tests.conftest import double_stats, running_double
 
 pytestmark = pytest.mark.integration
-SONNET = "anthropic.claude-3-5-sonnet-20241022-v2:0"
+SONNET = "us.anthropic.claude-3-5-sonnet-20241022-v2:0"  # profile-only in us-east-1: invoked through its inference profile
 NO_ERRORS = {"throttle_rate": 0, "timeout_rate": 0, "unavailable_rate": 0, "model_error_rate": 0}
 
 

@@ -32,8 +32,10 @@ from botocore.exceptions import (
 )
 
 THROTTLING_CODES = {"ThrottlingException", "TooManyRequestsException", "ServiceQuotaExceededException"}
-SERVER_CODES = {"ServiceUnavailableException", "InternalServerException"}
-MODEL_CODES = {"ModelTimeoutException", "ModelErrorException", "ModelNotReadyException", "ModelStreamErrorException"}
+# sagemaker-runtime names its errors differently: InternalFailure / ServiceUnavailable (5xx), ModelError (424: the
+# serving container failed), ModelNotReadyException (429).
+SERVER_CODES = {"ServiceUnavailableException", "InternalServerException", "InternalFailure", "ServiceUnavailable"}
+MODEL_CODES = {"ModelTimeoutException", "ModelErrorException", "ModelNotReadyException", "ModelStreamErrorException", "ModelError"}
 CONNECTION_ERRORS = (ReadTimeoutError, ConnectTimeoutError, EndpointConnectionError, ConnectionClosedError)
 
 
@@ -50,11 +52,15 @@ class ClientSettings:
     backoff_cap_s: float = 20.0
     max_pool_connections: int = 64
 
+    # sagemaker-runtime (a team's own endpoint called with InvokeEndpoint); None = the AWS default for the region.
+    sagemaker_endpoint_url: str | None = None
+
     @classmethod
     def from_env(cls, **overrides: Any) -> "ClientSettings":
         env = os.environ
         values: dict[str, Any] = {
             "endpoint_url": env.get("MANGAEVAL_BEDROCK_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME") or None,
+            "sagemaker_endpoint_url": env.get("MANGAEVAL_SAGEMAKER_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME") or None,
             "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -76,8 +82,28 @@ class CallResult:
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
-class BedrockClient:
-    """Thread-safe wrapper around a `bedrock-runtime` client (boto3 clients are thread-safe)."""
+def _boto_client(service: str, settings: ClientSettings, endpoint_url: str | None) -> Any:
+    """A boto3 client with our timeouts, our retries (none of botocore's) and a pool sized for the engine."""
+    session = boto3.session.Session(region_name=settings.region)
+    credentials: dict[str, str] = {}
+    if endpoint_url and session.get_credentials() is None:
+        # A local double needs a signature, not a secret: sign with throwaway credentials.
+        credentials = {"aws_access_key_id": "local-double", "aws_secret_access_key": "local-double"}
+    return session.client(
+        service,
+        endpoint_url=endpoint_url,
+        config=Config(
+            read_timeout=settings.read_timeout_s,
+            connect_timeout=settings.connect_timeout_s,
+            retries={"total_max_attempts": 1, "mode": "standard"},  # retries are ours, see module doc
+            max_pool_connections=settings.max_pool_connections,
+        ),
+        **credentials,
+    )
+
+
+class RetryingClient:
+    """Our retry policy around one call that returns a CallResult or raises a botocore error (thread-safe)."""
 
     def __init__(self, settings: ClientSettings | None = None, *, sleep: Callable[[float], None] = time.sleep,
                  seed: int | None = None):
@@ -85,26 +111,6 @@ class BedrockClient:
         self._sleep = sleep
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
-        session = boto3.session.Session(region_name=self.settings.region)
-        credentials: dict[str, str] = {}
-        if self.settings.endpoint_url and session.get_credentials() is None:
-            # A local double needs a signature, not a secret: sign with throwaway credentials.
-            credentials = {"aws_access_key_id": "local-double", "aws_secret_access_key": "local-double"}
-        self._client = session.client(
-            "bedrock-runtime",
-            endpoint_url=self.settings.endpoint_url,
-            config=Config(
-                read_timeout=self.settings.read_timeout_s,
-                connect_timeout=self.settings.connect_timeout_s,
-                retries={"total_max_attempts": 1, "mode": "standard"},  # retries are ours, see module doc
-                max_pool_connections=self.settings.max_pool_connections,
-            ),
-            **credentials,
-        )
-
-    @property
-    def boto_client(self) -> Any:
-        return self._client
 
     def _backoff(self, retry_number: int) -> float:
         with self._rng_lock:
@@ -126,14 +132,14 @@ class BedrockClient:
             return type(exc).__name__, str(exc), "transient"
         return type(exc).__name__, str(exc), "fatal"
 
-    def converse(self, model_id: str, request: dict[str, Any], *, stream: bool = False) -> CallResult:
+    def _with_retries(self, call: Callable[[], CallResult]) -> CallResult:
         """One model call with retries. Never raises for a model/service failure: returns an error result."""
         start = time.perf_counter()
         attempts = transient_failures = model_failures = 0
         while True:
             attempts += 1
             try:
-                result = self._stream_once(model_id, request) if stream else self._converse_once(model_id, request)
+                result = call()
                 result.attempts = attempts
                 result.wall_ms = (time.perf_counter() - start) * 1000.0
                 return result
@@ -151,6 +157,23 @@ class BedrockClient:
                 return CallResult(status="error", error_code=code, error_message=message, attempts=attempts,
                                   wall_ms=(time.perf_counter() - start) * 1000.0)
             self._sleep(self._backoff(attempts - 1))
+
+
+class BedrockClient(RetryingClient):
+    """Thread-safe wrapper around a `bedrock-runtime` client (boto3 clients are thread-safe)."""
+
+    def __init__(self, settings: ClientSettings | None = None, *, sleep: Callable[[float], None] = time.sleep,
+                 seed: int | None = None):
+        super().__init__(settings, sleep=sleep, seed=seed)
+        self._client = _boto_client("bedrock-runtime", self.settings, self.settings.endpoint_url)
+
+    @property
+    def boto_client(self) -> Any:
+        return self._client
+
+    def converse(self, model_id: str, request: dict[str, Any], *, stream: bool = False) -> CallResult:
+        """One Converse call to `model_id` (a model id, an inference profile or an endpoint ARN), with retries."""
+        return self._with_retries(lambda: self._stream_once(model_id, request) if stream else self._converse_once(model_id, request))
 
     def _converse_once(self, model_id: str, request: dict[str, Any]) -> CallResult:
         response = self._client.converse(modelId=model_id, **request)
@@ -182,7 +205,10 @@ class BedrockClient:
                     usage = event["metadata"].get("usage", {})
                     metrics = event["metadata"].get("metrics", {})
         except EventStreamError as exc:  # an exception event mid-stream: same shape as a ClientError
-            raise ClientError(exc.response, "ConverseStream") from exc
+            error = dict(exc.response.get("Error", {}))
+            code = error.get("Code") or "ModelStreamErrorException"
+            error["Code"] = code[:1].upper() + code[1:]  # event members are camelCase (throttlingException): the class name
+            raise ClientError({**exc.response, "Error": error}, "ConverseStream") from exc
         if not usage:
             raise ClientError({"Error": {"Code": "ModelStreamErrorException", "Message": "stream ended without metadata"}},
                               "ConverseStream")

@@ -45,13 +45,18 @@ def cmd_golden_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_configs_validate(args: argparse.Namespace) -> int:
+    """Every invocation rule of models.yaml checked on the catalog and the configurations; no model is called."""
     from mangaeval.models import load_configurations, load_model_catalog
 
     catalog = load_model_catalog(args.models)
     configs = load_configurations(args.configs, catalog)
     if args.json:
-        _print_json({"models": len(catalog), "configurations": [c.to_dict() for c in configs.values()]})
+        _print_json({"models": len(catalog), "configurations": [
+            {**c.to_dict(), "invoke_id": catalog[c.model_id].invoke_id, "api": catalog[c.model_id].api} for c in configs.values()]})
     else:
+        for c in configs.values():
+            spec = catalog[c.model_id]
+            print(f"{c.id:<18} -> {spec.invoke_id} ({spec.api}; sampling {spec.sampling}; max {spec.max_output_tokens} tokens)")
         print(f"{len(catalog)} models, {len(configs)} configurations: all valid")
     return 0
 
@@ -73,18 +78,19 @@ def cmd_double_serve(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def endpoint_for(args: argparse.Namespace) -> Iterator[str | None]:
-    """The configured Bedrock endpoint, or a model double started for this command and stopped after it."""
+def endpoint_for(args: argparse.Namespace) -> Iterator[dict[str, str | None]]:
+    """The configured endpoints (Bedrock, and SageMaker for InvokeEndpoint models), or a model double started for
+    this command, serving both, and stopped after it."""
     configured = args.endpoint_url or os.environ.get("MANGAEVAL_BEDROCK_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
     if configured or args.aws:
-        yield configured
+        yield {"endpoint_url": configured, "sagemaker_endpoint_url": None}  # SageMaker: its env var or the AWS default
         return
     from mangaeval.double.server import DoubleProcess
 
     with DoubleProcess(seed=args.seed, time_scale=args.time_scale, overrides=args.double_override) as double:
         if not args.json:
             print(f"no Bedrock endpoint configured: started the model double at {double.url}", file=sys.stderr)
-        yield double.url
+        yield {"endpoint_url": double.url, "sagemaker_endpoint_url": double.url}
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -119,9 +125,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         cases = sample_per_intent(cases, args.limit, args.sample_seed)  # stratified by language and tags, as the DAG samples
     run_id = args.run_id or "manual__" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out_dir = Path(args.out) / run_id
-    with endpoint_for(args) as endpoint:
-        client = BedrockClient(ClientSettings.from_env(endpoint_url=endpoint, backoff_base_s=args.retry_base_s))
-        settings = EngineSettings.from_files(use_cache=not args.no_cache, cache_dir=Path(args.cache_dir),
+    with endpoint_for(args) as endpoints:
+        client = BedrockClient(ClientSettings.from_env(**endpoints, backoff_base_s=args.retry_base_s))
+        settings = EngineSettings.from_files(use_cache=not args.no_cache, reuse_across_runs=args.reuse_answers, cache_dir=Path(args.cache_dir),
                                              stream=args.stream, concurrency_override=args.concurrency)
         engine = EvaluationEngine(client, catalog, settings)
         total = len(configs) * len(cases)
@@ -409,7 +415,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--sample-seed", type=int, default=DEFAULT_SAMPLE_SEED,
                     help=f"which cases --limit samples: the same seed picks the same cases (default {DEFAULT_SAMPLE_SEED})")
     ev.add_argument("--intents", nargs="+")
-    ev.add_argument("--no-cache", action="store_true", help="call the model even for requests already answered")
+    ev.add_argument("--no-cache", action="store_true", help="no response cache at all (by default a rerun with the same --run-id "
+                    "reuses what that run already paid for; a new run always asks again)")
+    ev.add_argument("--reuse-answers", action="store_true", help="also reuse answers measured by earlier runs (rows record "
+                    "reused_from; their latency is not reused)")
     ev.add_argument("--cache-dir", default=str(DATA_DIR / "cache" / "responses"))
     ev.add_argument("--config-file", type=Path)
     ev.add_argument("--run-id")

@@ -30,6 +30,17 @@ def load_templates(version: str, prompts_dir: Path | None = None) -> tuple[Templ
         raise ConfigError([f"{folder}: prompt version '{version}' is missing {Path(exc.filename).name}"]) from None
 
 
+def inference_config(config: ModelConfig) -> dict[str, Any]:
+    """Converse `inferenceConfig`: maxTokens, and only the sampling parameters the configuration sets (validation
+    against the model's `sampling` rule already refused a configuration that sets one the model refuses)."""
+    params: dict[str, Any] = {"maxTokens": config.max_tokens}
+    if config.temperature is not None:
+        params["temperature"] = config.temperature
+    if config.top_p is not None:
+        params["topP"] = config.top_p
+    return params
+
+
 def build_request(config: ModelConfig, case: GoldenCase) -> dict[str, Any]:
     """The Converse request (minus modelId) the live bot would send for this case."""
     system_t, user_t = load_templates(config.system_prompt_version)
@@ -45,7 +56,7 @@ def build_request(config: ModelConfig, case: GoldenCase) -> dict[str, Any]:
     return {
         "system": [{"text": system}],
         "messages": messages,
-        "inferenceConfig": {"maxTokens": config.max_tokens, "temperature": config.temperature, "topP": config.top_p},
+        "inferenceConfig": inference_config(config),
     }
 
 

@@ -29,6 +29,9 @@ RESULT_SCHEMA = pa.schema([
     ("stop_reason", pa.string()),
     ("error_message", pa.string()),
     ("cache_hit", pa.bool_()),
+    # The run whose call this row's answer came from, when it was reused from another run (an explicit choice);
+    # such a row has no latency: a cached latency is never reported as a measured one.
+    ("reused_from", pa.string()),
     # Quality scores (mangaeval.scoring); empty for error rows, which are counted, never scored.
     ("quality_score", pa.float64()),
     ("passed", pa.bool_()),

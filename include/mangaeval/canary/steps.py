@@ -180,7 +180,7 @@ def _live_warm_up(doc: dict[str, Any], plan: RolloutPlan, experiment_id: str):
     double = pipeline_steps.start_double_if_needed(f"canary-{plan.rollout_id}")  # no endpoint configured: the local double
     try:
         return live_warm_up(config, plan.intents, plan.warmup_requests, experiment_id, datetime.now(timezone.utc).replace(tzinfo=None),
-                            endpoint_url=double["endpoint_url"])
+                            endpoint_url=double["endpoint_url"], sagemaker_endpoint_url=double.get("sagemaker_endpoint_url"))
     finally:
         pipeline_steps.stop_double(double)
 

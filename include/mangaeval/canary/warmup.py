@@ -30,23 +30,27 @@ class WarmUpFailed(MangaEvalError):
 
 
 def live_warm_up(config: ModelConfig, intents: list[str], requests: int, experiment_id: str, started_at: datetime,
-                 endpoint_url: str | None = None, dataset: str = "v1", concurrency: int = 4) -> pd.DataFrame:
+                 endpoint_url: str | None = None, dataset: str = "v1", concurrency: int = 4,
+                 sagemaker_endpoint_url: str | None = None) -> pd.DataFrame:
     """`requests` calls to the candidate with golden-case prompts (cycled), as request-event rows (unscored)."""
     from mangaeval.bedrock import BedrockClient, ClientSettings
     from mangaeval.golden import load_dataset
+    from mangaeval.invoker import ModelInvoker
     from mangaeval.models import load_model_catalog
     from mangaeval.prompts import build_request
 
     cases = [c for c in load_dataset(dataset).cases if c.intent in intents or intents == ["*"]]
     if requests <= 0 or not cases:
         return pd.DataFrame(columns=REQUEST_COLUMNS)
-    price = load_model_catalog()[config.model_id]
-    client = BedrockClient(ClientSettings.from_env(endpoint_url=endpoint_url))
+    catalog = load_model_catalog()
+    price = catalog[config.model_id]
+    invoker = ModelInvoker(BedrockClient(ClientSettings.from_env(endpoint_url=endpoint_url, sagemaker_endpoint_url=sagemaker_endpoint_url)),
+                           catalog)
     picked = [cases[i % len(cases)] for i in range(requests)]
 
     def call(index: int) -> dict[str, Any]:
         case = picked[index]
-        result = client.converse(config.model_id, build_request(config, case))
+        result = invoker.call(config, build_request(config, case))
         ok = result.status == "ok"
         return {"event_time": started_at + timedelta(milliseconds=index), "experiment_id": experiment_id,
                 "session_id": f"warmup-{index}", "arm": "treatment", "config_id": config.id, "intent": case.intent,

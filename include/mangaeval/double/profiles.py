@@ -14,7 +14,8 @@ from mangaeval.paths import CONFIG_DIR
 
 NUMERIC_FIELDS = (
     "first_token_ms", "tokens_per_s", "jitter_ms", "cold_start_calls", "cold_start_penalty_ms",
-    "throttle_rate", "timeout_rate", "unavailable_rate", "model_error_rate", "verbosity",
+    "throttle_rate", "timeout_rate", "unavailable_rate", "model_error_rate", "internal_error_rate", "verbosity",
+    "guardrail_rate", "content_filter_rate", "stream_error_rate",
 )
 
 
@@ -31,6 +32,10 @@ class Profile:
     timeout_rate: float = 0.0
     unavailable_rate: float = 0.0
     model_error_rate: float = 0.0
+    internal_error_rate: float = 0.0  # 500 InternalServerException
+    guardrail_rate: float = 0.0  # answered with stopReason guardrail_intervened (the guardrail's message, its usage)
+    content_filter_rate: float = 0.0  # answered with stopReason content_filtered (output cut by the filter)
+    stream_error_rate: float = 0.0  # a ConverseStream that breaks off with an exception event after it started
     verbosity: float = 0.0  # chance of padding an otherwise good answer with generic sentences
     skill: dict[str, float] = field(default_factory=lambda: {"default": 0.9})
 

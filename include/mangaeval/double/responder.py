@@ -17,6 +17,7 @@ from mangaeval import injection
 from mangaeval.answers import Answer, Part, compose
 from mangaeval.double.judge_responder import is_judge_request, judge_reply
 from mangaeval.double.profiles import Profile
+from mangaeval.models import ModelSpec
 from mangaeval.prompts import parse_request
 from mangaeval.text import detect_language, estimate_tokens
 
@@ -60,6 +61,7 @@ class DoubleReply:
     latency_ms: int
     stop_reason: str
     first_token_ms: int
+    stream_error: tuple[str, str] | None = None  # (exception event type, message) a stream breaks off with
 
 
 def request_digest(model_id: str, body: dict[str, Any]) -> str:
@@ -70,33 +72,108 @@ def _rng(seed: int, *parts: object) -> random.Random:
     return random.Random(hashlib.sha256("|".join(map(str, (seed, *parts))).encode()).digest())
 
 
+# The service's own wording for each refusal (sources in include/config/models.yaml and README "What the double
+# cannot imitate"); the conformance tests compare these with recorded responses.
+INVALID_MODEL = "The provided model identifier is invalid."
+ON_DEMAND = ("Invocation of model ID {model} with on-demand throughput isn\u2019t supported. Retry your request with the ID "
+             "or ARN of an inference profile that contains this model.")
+BOTH_SAMPLING = ("The model returned the following errors: `temperature` and `top_p` cannot both be specified for this model. "
+                 "Please use only one.")
+DEPRECATED_SAMPLING = "The model returned the following errors: `{name}` is deprecated for this model."
+MAX_TOKENS = ("The maximum tokens you requested exceeds the model limit of {limit}. Try again with a maximum tokens value "
+              "that is lower than {limit}.")
+FIRST_NOT_USER = "A conversation must start with a user message. Try again with a conversation that starts with a user message."
+NOT_ALTERNATING = ("A conversation must alternate between user and assistant roles. Make sure the conversation alternates "
+                   "between user and assistant roles and try again.")
+BLANK_TEXT = "The text field in the ContentBlock object at messages.{i}.content.{j} is blank. Add text to the text field, and try again."
+
+# Injected faults as Bedrock sends them: (profile rate field, HTTP status, x-amzn-ErrorType, message).
+FAULTS = (
+    ("throttle_rate", 429, "ThrottlingException", "Too many requests, please wait before trying again."),
+    ("timeout_rate", 408, "ModelTimeoutException", "Model has timed out in processing the request. Try your request again."),
+    ("unavailable_rate", 503, "ServiceUnavailableException", "Bedrock is unable to process your request."),
+    ("model_error_rate", 424, "ModelErrorException", "The system encountered an unexpected error during processing. Try your request again."),
+    ("internal_error_rate", 500, "InternalServerException", "The server encountered an internal error while processing the request."),
+)
+# The same faults as sagemaker-runtime InvokeEndpoint reports them (its service model's error names).
+SAGEMAKER_FAULTS = {
+    "ThrottlingException": (400, "ThrottlingException", "Rate exceeded"),
+    "ModelTimeoutException": (424, "ModelError", "Your invocation timed out while waiting for a response from container primary. "
+                              "Review the latency metrics for each container in Amazon CloudWatch, resolve the issue, and try again."),
+    "ServiceUnavailableException": (503, "ServiceUnavailable", "Service is unavailable. Try your request again."),
+    "ModelErrorException": (424, "ModelError", "Received server error (500) from primary with message \"Internal Server Error\"."),
+    "InternalServerException": (500, "InternalFailure", "An internal failure occurred. Try your request again."),
+}
+# Exception events a ConverseStream can carry after it started (botocore's ConverseStreamOutput members).
+STREAM_EXCEPTIONS = (
+    ("modelStreamErrorException", "The model stream encountered an error. Try your request again."),
+    ("throttlingException", "Too many requests, please wait before trying again."),
+    ("internalServerException", "The server encountered an internal error while processing the request."),
+    ("serviceUnavailableException", "Bedrock is unable to process your request."),
+)
+
+
 def draw_error(profile: Profile, seed: int, digest: str, occurrence: int) -> DoubleError | None:
     """Errors are drawn per attempt (the n-th time this exact request arrives), so retries can succeed."""
     u = _rng(seed, "error", digest, occurrence).random()
-    for rate, status, error_type, message in (
-        (profile.throttle_rate, 429, "ThrottlingException", "Too many requests, please wait before trying again."),
-        (profile.timeout_rate, 408, "ModelTimeoutException", "Model has timed out in processing the request."),
-        (profile.unavailable_rate, 503, "ServiceUnavailableException", "Bedrock is unable to process your request."),
-        (profile.model_error_rate, 424, "ModelErrorException", "The model encountered an error processing the request."),
-    ):
+    for rate_field, status, error_type, message in FAULTS:
+        rate = getattr(profile, rate_field)
         if u < rate:
             return DoubleError(status, error_type, message)
         u -= rate
     return None
 
 
-def validate(profile: Profile | None, model_id: str, body: dict[str, Any]) -> DoubleError | None:
-    if profile is None:
-        return DoubleError(400, "ValidationException", f"The provided model identifier is invalid: {model_id}")
+def draw_outcome(profile: Profile, seed: int, digest: str, occurrence: int) -> str | None:
+    """An answered request that ends otherwise: 'guardrail_intervened', 'content_filtered' or a mid-stream exception."""
+    u = _rng(seed, "outcome", digest, occurrence).random()
+    for rate, outcome in ((profile.guardrail_rate, "guardrail_intervened"), (profile.content_filter_rate, "content_filtered"),
+                          (profile.stream_error_rate, "stream_error")):
+        if u < rate:
+            return outcome
+        u -= rate
+    return None
+
+
+def resolve_invocation(catalog: dict[str, ModelSpec], requested: str) -> tuple[ModelSpec | None, DoubleError | None]:
+    """The model a Converse request's id names, or the service's refusal: an unknown id, or a bare id of a model
+    the region serves only through an inference profile."""
+    spec = catalog.get(requested)
+    if spec is not None:
+        if spec.api == "invoke_endpoint":  # not a Marketplace deployment: Converse cannot reach it
+            return None, DoubleError(400, "ValidationException", INVALID_MODEL)
+        if not spec.on_demand:
+            return None, DoubleError(400, "ValidationException", ON_DEMAND.format(model=requested))
+        return spec, None
+    geography, _, bare = requested.partition(".")
+    spec = catalog.get(bare)
+    if spec is not None and geography in spec.profiles:
+        return spec, None
+    return None, DoubleError(400, "ValidationException", INVALID_MODEL)
+
+
+def validate(spec: ModelSpec, body: dict[str, Any]) -> DoubleError | None:
+    """The request checks Bedrock makes before a model sees the request, worded as the service words them."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
-        return DoubleError(400, "ValidationException", "Malformed input request: messages must be a non-empty list.")
-    max_tokens = (body.get("inferenceConfig") or {}).get("maxTokens")
-    if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1 or max_tokens > profile.max_output_tokens):
-        return DoubleError(
-            400, "ValidationException",
-            f"The maximum tokens you requested exceeds the model limit of {profile.max_output_tokens}.",
-        )
+        return DoubleError(400, "ValidationException", "Malformed input request: #: required key [messages] not found, please reformat your input and try again.")
+    if (messages[0] or {}).get("role") != "user":
+        return DoubleError(400, "ValidationException", FIRST_NOT_USER)
+    for i, message in enumerate(messages):
+        if i and message.get("role") == messages[i - 1].get("role"):
+            return DoubleError(400, "ValidationException", NOT_ALTERNATING)
+        for j, block in enumerate(message.get("content") or []):
+            if "text" in block and not str(block["text"]).strip():
+                return DoubleError(400, "ValidationException", BLANK_TEXT.format(i=i, j=j))
+    inference = body.get("inferenceConfig") or {}
+    given = [name for key, name in (("temperature", "temperature"), ("topP", "top_p")) if key in inference]
+    if spec.sampling == "one_of" and len(given) == 2:
+        return DoubleError(400, "ValidationException", BOTH_SAMPLING)
+    if spec.sampling == "none" and given:
+        return DoubleError(400, "ValidationException", DEPRECATED_SAMPLING.format(name=given[0]))
+    max_tokens = inference.get("maxTokens")
+    if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1 or max_tokens > spec.max_output_tokens):
+        return DoubleError(400, "ValidationException", MAX_TOKENS.format(limit=spec.max_output_tokens))
     return None
 
 
@@ -151,8 +228,11 @@ def degrade(answer: Answer, intent: str, language: str, skill: float, temperatur
     return Answer(parts, language)
 
 
-def respond(profile: Profile, model_id: str, body: dict[str, Any], seed: int, cold: bool) -> DoubleReply:
-    """The reply for a request that passed validation and drew no error."""
+GUARDRAIL_MESSAGE = "Sorry, the model cannot answer this question."  # a guardrail's default blocked-output message
+
+
+def respond(profile: Profile, model_id: str, body: dict[str, Any], seed: int, cold: bool, outcome: str | None = None) -> DoubleReply:
+    """The reply for a request that passed validation and drew no error (`outcome`: see `draw_outcome`)."""
     digest = request_digest(model_id, body)
     rng = _rng(seed, "reply", digest)
     request = parse_request(body)
@@ -166,8 +246,12 @@ def respond(profile: Profile, model_id: str, body: dict[str, Any], seed: int, co
                          float(inference.get("temperature", 0.5)), rng, request["query"], request["grounding"], profile.verbosity)
         text = answer.text
     max_tokens = int(inference.get("maxTokens", profile.max_output_tokens))
-    output_tokens = estimate_tokens(text)
     stop_reason = "end_turn"
+    if outcome == "guardrail_intervened":  # the guardrail replaces the output; the model's tokens are still billed
+        text, stop_reason = GUARDRAIL_MESSAGE, "guardrail_intervened"
+    elif outcome == "content_filtered":  # the filter cuts the answer off part-way
+        text, stop_reason = text[: max(len(text) // 3, 1)], "content_filtered"
+    output_tokens = estimate_tokens(text)
     if output_tokens > max_tokens:
         text = _truncate_to_tokens(text, max_tokens)
         output_tokens = estimate_tokens(text)
@@ -177,8 +261,9 @@ def respond(profile: Profile, model_id: str, body: dict[str, Any], seed: int, co
     generation = output_tokens * 1000.0 / profile.tokens_per_s if profile.tokens_per_s > 0 else 0.0
     jitter = rng.gauss(0.0, profile.jitter_ms) if profile.jitter_ms > 0 else 0.0
     latency = max(first_token + generation + jitter, 0.3 * (first_token + generation), 1.0 if first_token + generation > 0 else 0.0)
+    stream_error = STREAM_EXCEPTIONS[rng.randrange(len(STREAM_EXCEPTIONS))] if outcome == "stream_error" else None
     return DoubleReply(text, input_tokens, output_tokens, int(round(latency)), stop_reason,
-                       int(round(min(latency, first_token + max(jitter, 0.0)))))
+                       int(round(min(latency, first_token + max(jitter, 0.0)))), stream_error)
 
 
 def _truncate_to_tokens(text: str, max_tokens: int) -> str:

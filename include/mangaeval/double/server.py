@@ -1,8 +1,12 @@
-"""HTTP server speaking the Bedrock Runtime Converse wire protocol, so unmodified boto3 clients talk to it.
+"""HTTP server speaking the Bedrock Runtime Converse wire protocol (and SageMaker Runtime's InvokeEndpoint), so
+unmodified boto3 clients talk to it.
 
-Routes: POST /model/{modelId}/converse and /model/{modelId}/converse-stream (as Bedrock), plus
-GET /_double/stats and POST /_double/reset for tests. Errors carry Bedrock's HTTP status and
-`x-amzn-ErrorType`, so botocore raises the same exception classes it raises against AWS.
+Routes: POST /model/{modelId}/converse and /model/{modelId}/converse-stream (as Bedrock), POST
+/endpoints/{name}/invocations (as sagemaker-runtime, the chat-completions payload of the TGI/LMI containers),
+plus GET /_double/stats and POST /_double/reset for tests. It enforces the invocation rules of
+include/config/models.yaml as the service does (unknown ids, bare ids of profile-only models, sampling parameters,
+maxTokens, malformed messages), and errors carry the service's HTTP status, `x-amzn-ErrorType` and wording, so
+botocore raises the same exception classes with the same messages it raises against AWS.
 """
 
 from __future__ import annotations
@@ -21,11 +25,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from mangaeval.double.eventstream import encode_event
+from mangaeval.double.eventstream import encode_event, encode_exception
 from mangaeval.double.profiles import Profile, load_profiles
-from mangaeval.double.responder import DoubleError, DoubleReply, draw_error, request_digest, respond, validate
+from mangaeval.double.responder import (SAGEMAKER_FAULTS, DoubleError, DoubleReply, draw_error, draw_outcome, request_digest,
+                                        resolve_invocation, respond, validate)
+from mangaeval.models import ModelSpec, load_model_catalog
+from mangaeval.sagemaker import converse_request
 
 _ROUTE = re.compile(r"^/model/(?P<model>.+)/(?P<op>converse|converse-stream)$")
+_SAGEMAKER_ROUTE = re.compile(r"^/endpoints/(?P<endpoint>[^/]+)/invocations$")
 STREAM_CHUNK_CHARS = 24
 
 
@@ -34,29 +42,55 @@ class ModelDouble:
     """The double's state: profiles, seed, time scale and per-model call counters."""
 
     profiles: dict[str, Profile]
+    catalog: dict[str, ModelSpec]
     seed: int = 0
     time_scale: float = 1.0
-    calls: Counter = field(default_factory=Counter)
+    calls: Counter = field(default_factory=Counter)  # per id as requested (model, profile, ARN or endpoint)
+    model_calls: Counter = field(default_factory=Counter)  # per catalog model (cold starts are the model's)
+    refused: Counter = field(default_factory=Counter)  # requests refused by a rule, per error type
     occurrences: Counter = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def answer(self, model_id: str, body: dict[str, Any]) -> DoubleError | DoubleReply:
-        profile = self.profiles.get(model_id)
-        invalid = validate(profile, model_id, body)
-        digest = request_digest(model_id, body)
+    def answer(self, requested_id: str, body: dict[str, Any]) -> DoubleError | DoubleReply:
+        """A Converse request to `requested_id` (a model id, an inference profile id or an endpoint ARN)."""
+        spec, refused = resolve_invocation(self.catalog, requested_id)
+        return self._answer(requested_id, spec, refused or (validate(spec, body) if spec else None), body)
+
+    def answer_endpoint(self, endpoint_name: str, body: dict[str, Any]) -> DoubleError | DoubleReply:
+        """An InvokeEndpoint request (already read back into Converse shape) to a SageMaker endpoint."""
+        spec = next((s for s in self.catalog.values() if s.endpoint_name == endpoint_name), None)
+        refused = None if spec else DoubleError(400, "ValidationError", f"Endpoint {endpoint_name} of account 111122223333 not found.")
+        if spec and not refused:
+            max_tokens = (body.get("inferenceConfig") or {}).get("maxTokens")
+            if isinstance(max_tokens, int) and max_tokens > spec.max_output_tokens:  # the container's own limit (TGI: 422)
+                refused = DoubleError(424, "ModelError", 'Received client error (422) from primary with message "{""error"":'
+                                      f'""Input validation error: `max_new_tokens` must be <= {spec.max_output_tokens}""}}".')
+        result = self._answer(endpoint_name, spec, refused, body)
+        if isinstance(result, DoubleError) and result.error_type in SAGEMAKER_FAULTS:
+            return DoubleError(*SAGEMAKER_FAULTS[result.error_type])
+        return result
+
+    def _answer(self, counted_as: str, spec: ModelSpec | None, refused: DoubleError | None, body: dict[str, Any]) -> DoubleError | DoubleReply:
+        digest = request_digest(counted_as, body)
         with self.lock:
-            self.calls[model_id] += 1
-            call_index = self.calls[model_id]
+            self.calls[counted_as] += 1
             self.occurrences[digest] += 1
             occurrence = self.occurrences[digest]
-        if invalid:
-            return invalid
+            if spec:
+                self.model_calls[spec.model_id] += 1
+            call_index = self.model_calls[spec.model_id] if spec else 0
+        if refused:
+            with self.lock:
+                self.refused[refused.error_type] += 1
+            return refused
+        profile = self.profiles[spec.model_id]
         error = draw_error(profile, self.seed, digest, occurrence)
         if error:
             if error.error_type == "ModelTimeoutException":
                 self.sleep_ms(profile.first_token_ms * 2)
             return error
-        return respond(profile, model_id, body, self.seed, cold=call_index <= profile.cold_start_calls)
+        outcome = draw_outcome(profile, self.seed, digest, occurrence)
+        return respond(profile, spec.model_id, body, self.seed, cold=call_index <= profile.cold_start_calls, outcome=outcome)
 
     def sleep_ms(self, ms: float) -> None:
         if self.time_scale > 0 and ms > 0:
@@ -64,11 +98,13 @@ class ModelDouble:
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
-            return {"calls": dict(self.calls), "total_calls": sum(self.calls.values())}
+            return {"calls": dict(self.calls), "total_calls": sum(self.calls.values()), "refused": dict(self.refused)}
 
     def reset(self) -> None:
         with self.lock:
             self.calls.clear()
+            self.model_calls.clear()
+            self.refused.clear()
             self.occurrences.clear()
 
 
@@ -109,6 +145,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.double.reset()
             self._send_json(200, {"status": "reset"})
             return
+        endpoint = _SAGEMAKER_ROUTE.match(self.path.split("?", 1)[0])
+        if endpoint:
+            self._invoke_endpoint(unquote(endpoint.group("endpoint")), raw)
+            return
         route = _ROUTE.match(self.path.split("?", 1)[0])
         if not route:
             self._send_json(404, {"message": f"no route {self.path}"}, {"x-amzn-ErrorType": "UnknownOperationException"})
@@ -134,6 +174,26 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._stream(result)
 
+    def _invoke_endpoint(self, endpoint_name: str, raw: bytes) -> None:
+        try:
+            payload = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            self._send_error(DoubleError(424, "ModelError", 'Received client error (422) from primary with message "Failed to deserialize the JSON body".'))
+            return
+        result = self.double.answer_endpoint(endpoint_name, converse_request(payload))
+        if isinstance(result, DoubleError):
+            self._send_error(result)
+            return
+        self.double.sleep_ms(result.latency_ms)
+        self._send_json(200, {
+            "object": "chat.completion", "id": "", "created": int(time.time()), "model": endpoint_name,
+            "system_fingerprint": "mangaeval-double",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": result.text}, "logprobs": None,
+                         "finish_reason": {"max_tokens": "length", "content_filtered": "content_filter"}.get(result.stop_reason, "stop")}],
+            "usage": {"prompt_tokens": result.input_tokens, "completion_tokens": result.output_tokens,
+                      "total_tokens": result.input_tokens + result.output_tokens},
+        }, {"x-Amzn-Invoked-Production-Variant": "AllTraffic"})
+
     def _write_chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
@@ -149,7 +209,12 @@ class _Handler(BaseHTTPRequestHandler):
         per_piece_ms = max(reply.latency_ms - reply.first_token_ms, 0) / len(pieces)
         self._write_chunk(encode_event("messageStart", {"role": "assistant"}))
         self.double.sleep_ms(reply.first_token_ms)
-        for piece in pieces:
+        for index, piece in enumerate(pieces):
+            if reply.stream_error and index == len(pieces) // 2:  # the stream breaks off part-way, as Bedrock's can
+                self._write_chunk(encode_exception(*reply.stream_error))
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+                return
             self._write_chunk(encode_event("contentBlockDelta", {"delta": {"text": piece}, "contentBlockIndex": 0}))
             self.double.sleep_ms(per_piece_ms)
         self._write_chunk(encode_event("contentBlockStop", {"contentBlockIndex": 0}))
@@ -179,8 +244,9 @@ class DoubleHTTPServer(ThreadingHTTPServer):
 
 
 def make_server(host: str = "127.0.0.1", port: int = 0, seed: int = 0, time_scale: float = 1.0,
-                profiles: dict[str, Profile] | None = None) -> DoubleHTTPServer:
-    return DoubleHTTPServer((host, port), ModelDouble(profiles or load_profiles(), seed=seed, time_scale=time_scale))
+                profiles: dict[str, Profile] | None = None, catalog: dict[str, ModelSpec] | None = None) -> DoubleHTTPServer:
+    return DoubleHTTPServer((host, port), ModelDouble(profiles or load_profiles(), catalog or load_model_catalog(),
+                                                      seed=seed, time_scale=time_scale))
 
 
 class DoubleInThread:

@@ -1,9 +1,13 @@
 """Content-addressed response cache: key = SHA-256 of model id + the exact Converse request.
 
 The request carries every inference parameter and the full prompt, so any change to either is a
-different key. Only successful answers are cached: a failed call is retried on the next run.
-Entries are written atomically (temp file + rename), so a crashed run never leaves a torn entry
-and a retried shard re-uses every answer it already paid for.
+different key. Only successful answers are cached: a failed call is asked again. Entries are written
+atomically (temp file + rename), so a crashed run never leaves a torn entry.
+
+The cache exists so that a retried shard pays for nothing twice, not so that a new night re-measures
+nothing: each entry records the run that measured it, and by default only that run may use it (its
+retries and reruns). Reuse across runs is an explicit choice of the caller (`lookup(..., any_run=True)`),
+and the row it produces says which run the answer came from.
 """
 
 from __future__ import annotations
@@ -27,6 +31,13 @@ class ResponseCache:
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
+
+    def lookup(self, key: str, run_id: str, *, any_run: bool = False) -> dict[str, Any] | None:
+        """The entry for `key` if the run may use it: measured by `run_id`, or by any run when `any_run`."""
+        entry = self.get(key)
+        if entry is None or (not any_run and entry.get("run_id") != run_id):
+            return None
+        return entry
 
     def get(self, key: str) -> dict[str, Any] | None:
         try:

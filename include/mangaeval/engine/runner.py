@@ -16,7 +16,9 @@ from mangaeval.bedrock import BedrockClient, CallResult
 from mangaeval.engine.cache import ResponseCache, cache_key
 from mangaeval.engine.ratelimit import ModelRateLimiter, Quota, load_quotas
 from mangaeval.golden import GoldenCase
-from mangaeval.models import ModelConfig, ModelSpec
+from mangaeval.errors import ConfigError
+from mangaeval.invoker import ModelInvoker
+from mangaeval.models import ModelConfig, ModelSpec, config_problems
 from mangaeval.prompts import build_request
 from mangaeval.results import rows_to_frame
 from mangaeval.text import estimate_tokens
@@ -24,7 +26,8 @@ from mangaeval.text import estimate_tokens
 
 @dataclass
 class EngineSettings:
-    use_cache: bool = True
+    use_cache: bool = True  # the run's own cache: its retries and reruns pay for no call twice
+    reuse_across_runs: bool = False  # also take answers measured by other runs (rows record reused_from)
     cache_dir: Path | None = None
     stream: bool = False
     default_quota: Quota = field(default_factory=Quota)
@@ -55,9 +58,11 @@ class RunStats:
 
 
 class EvaluationEngine:
-    def __init__(self, client: BedrockClient, catalog: dict[str, ModelSpec], settings: EngineSettings | None = None):
+    def __init__(self, client: BedrockClient, catalog: dict[str, ModelSpec], settings: EngineSettings | None = None,
+                 sagemaker: Any | None = None):
         self.client = client
         self.catalog = catalog
+        self.invoker = ModelInvoker(client, catalog, sagemaker)
         self.settings = settings or EngineSettings()
         self.cache = ResponseCache(self.settings.cache_dir) if self.settings.use_cache and self.settings.cache_dir else None
         self._limiters: dict[str, ModelRateLimiter] = {}
@@ -68,19 +73,22 @@ class EvaluationEngine:
             self._limiters[model_id] = ModelRateLimiter(self.settings.quota_for(model_id))
         return self._limiters[model_id]
 
-    def _call(self, config: ModelConfig, request: dict[str, Any], stats: RunStats) -> tuple[CallResult, bool]:
+    def _call(self, config: ModelConfig, request: dict[str, Any], stats: RunStats, run_id: str) -> tuple[CallResult, str | None]:
+        """(result, where its answer came from): None = called now, else the run whose call it reuses."""
         key = cache_key(config.model_id, request) if self.cache else None
-        if key and (entry := self.cache.get(key)):
+        if key and (entry := self.cache.lookup(key, run_id, any_run=self.settings.reuse_across_runs)):
             with self._stats_lock:
                 stats.cache_hits += 1
+            measured_by = entry.get("run_id") or "unknown run"
+            same_run = measured_by == run_id  # a retry of this run: its latency was measured tonight
             return CallResult(status="ok", text=entry["text"], input_tokens=entry["input_tokens"],
-                              output_tokens=entry["output_tokens"], latency_ms=entry["latency_ms"],
-                              stop_reason=entry.get("stop_reason"), wall_ms=0.0, attempts=0), True
+                              output_tokens=entry["output_tokens"], latency_ms=entry["latency_ms"] if same_run else None,
+                              stop_reason=entry.get("stop_reason"), wall_ms=0.0, attempts=0), measured_by
         limiter = self._limiter(config.model_id)
         prompt_text = "".join(b.get("text", "") for part in (request["system"], *[m["content"] for m in request["messages"]]) for b in part)
         reserved = estimate_tokens(prompt_text) + config.max_tokens
         waited = limiter.acquire(reserved)
-        result = self.client.converse(config.model_id, request, stream=self.settings.stream)
+        result = self.invoker.call(config, request, stream=self.settings.stream)
         used = (result.input_tokens or 0) + (result.output_tokens or 0) if result.status == "ok" else 0
         limiter.settle(reserved, used)
         with self._stats_lock:
@@ -88,11 +96,11 @@ class EvaluationEngine:
             stats.throttle_wait_s += waited
         if key and result.status == "ok":
             self.cache.put(key, {"text": result.text, "input_tokens": result.input_tokens, "output_tokens": result.output_tokens,
-                                 "latency_ms": result.latency_ms, "stop_reason": result.stop_reason})
-        return result, False
+                                 "latency_ms": result.latency_ms, "stop_reason": result.stop_reason, "run_id": run_id})
+        return result, None
 
     def _row(self, run_id: str, dataset_version: str, config: ModelConfig, case: GoldenCase,
-             result: CallResult, cache_hit: bool) -> dict[str, Any]:
+             result: CallResult, answered_by: str | None) -> dict[str, Any]:
         ok = result.status == "ok"
         spec = self.catalog[config.model_id]
         return {
@@ -107,15 +115,16 @@ class EvaluationEngine:
             "latency_ms": result.latency_ms if ok else None,
             "wall_ms": round(result.wall_ms, 3),
             "status": result.status, "error_code": result.error_code, "attempts": result.attempts,
-            "stop_reason": result.stop_reason, "error_message": result.error_message, "cache_hit": cache_hit,
+            "stop_reason": result.stop_reason, "error_message": result.error_message, "cache_hit": answered_by is not None,
+            "reused_from": answered_by if answered_by not in (None, run_id) else None,
         }
 
     def evaluate(self, configs: Iterable[ModelConfig], cases: Iterable[GoldenCase], *, run_id: str,
                  dataset_version: str, progress: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, RunStats]:
         configs, cases = list(configs), list(cases)
-        unknown = [c.model_id for c in configs if c.model_id not in self.catalog]
-        if unknown:
-            raise ValueError(f"configurations reference models missing from the catalog: {unknown}")
+        problems = [p for c in configs for p in config_problems(c, self.catalog, f"configuration '{c.id}'", stream=self.settings.stream)]
+        if problems:  # before any call: a request the service would refuse is never sent
+            raise ConfigError(problems)
         stats = RunStats()
         started = time.perf_counter()
         jobs: dict[str, list[tuple[int, ModelConfig, GoldenCase]]] = defaultdict(list)
@@ -130,7 +139,7 @@ class EvaluationEngine:
             for model_id, model_jobs in jobs.items():
                 for job in model_jobs:
                     request = build_request(job[1], job[2])
-                    futures[pools[model_id].submit(self._call, job[1], request, stats)] = job
+                    futures[pools[model_id].submit(self._call, job[1], request, stats, run_id)] = job
             for future in as_completed(futures):
                 index, config, case = futures[future]
                 result, hit = future.result()

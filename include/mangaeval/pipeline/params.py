@@ -13,7 +13,8 @@ from typing import Any
 from mangaeval.errors import ConfigError, DatasetError, MangaEvalError
 from mangaeval.golden import DEFAULT_SAMPLE_SEED, sample_seed_problem
 from mangaeval.intents import intent_names
-from mangaeval.models import ModelConfig, available_prompt_versions, load_configurations, load_model_catalog, validate_config_entry
+from mangaeval.models import (ModelConfig, available_prompt_versions, default_sampling, load_configurations, load_model_catalog,
+                              resolve_model, validate_config_entry)
 
 # What a scheduled run evaluates: two Sonnet-class and two cheaper configurations on the full dataset.
 DEFAULT_CONFIGS = ["sonnet-3-5-v2", "sonnet-4-5", "haiku-3-5", "nova-lite"]
@@ -25,7 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "dataset_version": DEFAULT_DATASET,
     "limit": None,          # cases per intent; None = all
     "sample_seed": DEFAULT_SAMPLE_SEED,  # which cases a limit samples (stratified by language and tags)
-    "use_cache": True,
+    "use_cache": True,      # retries and reruns of this run reuse what it already paid for; a new run asks again
+    "reuse_answers": False,  # also reuse answers measured by earlier runs (recorded per row; latency never reused)
 }
 
 
@@ -44,17 +46,19 @@ class RunPlan:
     use_cache: bool
     candidate_id: str | None = None
     sample_seed: int = DEFAULT_SAMPLE_SEED
+    reuse_answers: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"configs": [c.to_dict() for c in self.configs], "intents": self.intents, "dataset_version": self.dataset_version,
-                "limit": self.limit, "sample_seed": self.sample_seed, "use_cache": self.use_cache, "candidate_id": self.candidate_id}
+                "limit": self.limit, "sample_seed": self.sample_seed, "use_cache": self.use_cache, "candidate_id": self.candidate_id,
+                "reuse_answers": self.reuse_answers}
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> "RunPlan":
         configs = [ModelConfig(**c) for c in doc["configs"]]
         return cls(configs, list(doc["intents"]), doc["dataset_version"], doc["limit"], bool(doc["use_cache"]), doc.get("candidate_id"),
-                   int(doc.get("sample_seed", DEFAULT_SAMPLE_SEED)))
+                   int(doc.get("sample_seed", DEFAULT_SAMPLE_SEED)), bool(doc.get("reuse_answers", False)))
 
 
 def _string_list(value: Any, name: str, problems: list[str]) -> list[str]:
@@ -97,7 +101,9 @@ def validate_params(raw: dict[str, Any], *, extra_config_ids: list[str] | None =
         if not isinstance(candidate, dict):
             problems.append(f"'candidate' must be an object with id, model_id, temperature, top_p, max_tokens, system_prompt_version; got {candidate!r}")
         else:
-            entry = {"temperature": 0.3, "top_p": 0.9, "max_tokens": 1024, "system_prompt_version": "v1", **candidate}
+            spec = resolve_model(str(candidate.get("model_id")), catalog)
+            sampling = default_sampling(spec) if spec and not {"temperature", "top_p"} & set(candidate) else {}
+            entry = {**sampling, "max_tokens": 1024, "system_prompt_version": "v1", **candidate}
             config, entry_problems = validate_config_entry(entry, "'candidate'", catalog, available_prompt_versions())
             problems.extend(entry_problems)
             if config is not None:
@@ -124,9 +130,11 @@ def validate_params(raw: dict[str, Any], *, extra_config_ids: list[str] | None =
     seed_problem = sample_seed_problem(sample_seed)
     if seed_problem:
         problems.append(seed_problem)
-    use_cache = params["use_cache"]
-    if not isinstance(use_cache, bool):
-        problems.append(f"'use_cache' must be true or false, got {use_cache!r}")
+    for flag in ("use_cache", "reuse_answers"):
+        if not isinstance(params[flag], bool):
+            problems.append(f"'{flag}' must be true or false, got {params[flag]!r}")
+    if params["reuse_answers"] is True and params["use_cache"] is False:
+        problems.append("'reuse_answers' needs 'use_cache' (answers are reused through the response cache)")
 
     version = params["dataset_version"]
     if not isinstance(version, str) or not version:
@@ -140,4 +148,4 @@ def validate_params(raw: dict[str, Any], *, extra_config_ids: list[str] | None =
             problems.append(f"'dataset_version' {version!r}: " + "; ".join(exc.problems[:5]))
     if problems:
         raise ParamError(problems)
-    return RunPlan(configs, intents, version, limit, use_cache, candidate_id, sample_seed)
+    return RunPlan(configs, intents, version, limit, params["use_cache"], candidate_id, sample_seed, params["reuse_answers"])

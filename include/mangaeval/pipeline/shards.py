@@ -38,10 +38,11 @@ def chunks_by_tier(shards: list[dict[str, Any]], max_map_length: int) -> dict[st
 
 
 def run_shard(shard: dict[str, Any], plan: RunPlan, run_id: str, results_root: str, endpoint_url: str | None,
-              cache_dir: Path) -> dict[str, Any]:
+              cache_dir: Path, sagemaker_endpoint_url: str | None = None) -> dict[str, Any]:
     """Evaluate and score one (configuration, intent); write its Parquet; return its URI and counts.
 
-    The response cache (shared across runs and retries) means a retried shard pays for no call twice.
+    The response cache is the run's own (a retried shard pays for no call twice; a new run asks again), unless the
+    plan chose to reuse answers across runs.
     """
     from mangaeval.bedrock import BedrockClient, ClientSettings
     from mangaeval.engine import EngineSettings, EvaluationEngine
@@ -52,8 +53,8 @@ def run_shard(shard: dict[str, Any], plan: RunPlan, run_id: str, results_root: s
     config = ModelConfig(**shard["config"])
     dataset = load_dataset(plan.dataset_version)
     cases = sample_cases([c for c in dataset.cases if c.intent == shard["intent"]], plan.limit, plan.sample_seed)  # as the plan counted
-    client = BedrockClient(ClientSettings.from_env(endpoint_url=endpoint_url))
-    settings = EngineSettings.from_files(use_cache=plan.use_cache, cache_dir=Path(cache_dir))
+    client = BedrockClient(ClientSettings.from_env(endpoint_url=endpoint_url, sagemaker_endpoint_url=sagemaker_endpoint_url))
+    settings = EngineSettings.from_files(use_cache=plan.use_cache, reuse_across_runs=plan.reuse_answers, cache_dir=Path(cache_dir))
     frame, stats = EvaluationEngine(client, load_model_catalog(), settings).evaluate(
         [config], cases, run_id=run_id, dataset_version=dataset.version)
     frame = Scorer().score_frame(frame, cases)

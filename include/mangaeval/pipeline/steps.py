@@ -48,14 +48,14 @@ def start_double_if_needed(run_key: str) -> dict[str, Any]:
     (MANGAEVAL_DOUBLE_SEED, _TIME_SCALE and _OVERRIDES="throttle_rate=0.3,..." shape it, for demos and tests)."""
     endpoint = configured_endpoint()
     if endpoint or os.environ.get("MANGAEVAL_USE_DOUBLE", "1") == "0":
-        return {"endpoint_url": endpoint, "double_pid": None}
+        return {"endpoint_url": endpoint, "sagemaker_endpoint_url": None, "double_pid": None}  # SageMaker: the AWS chain
     from mangaeval.double.server import start_detached
 
     url, pid = start_detached(DATA_DIR / "double" / f"{_safe(run_key)}.log", seed=int(os.environ.get("MANGAEVAL_DOUBLE_SEED", "0")),
                               time_scale=float(os.environ.get("MANGAEVAL_DOUBLE_TIME_SCALE", "0")),
                               overrides=[p for p in os.environ.get("MANGAEVAL_DOUBLE_OVERRIDES", "").split(",") if p])
     log.info("no Bedrock endpoint configured: started the model double at %s (pid %s)", url, pid)
-    return {"endpoint_url": url, "double_pid": pid}
+    return {"endpoint_url": url, "sagemaker_endpoint_url": url, "double_pid": pid}  # the double serves both APIs
 
 
 def stop_double(info: dict[str, Any] | None) -> None:
@@ -69,7 +69,8 @@ def _safe(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
 
 
-def evaluate_chunk(chunk: list[dict[str, Any]], plan_doc: dict[str, Any], run_id: str, endpoint_url: str | None) -> list[dict[str, Any]]:
+def evaluate_chunk(chunk: list[dict[str, Any]], plan_doc: dict[str, Any], run_id: str, endpoint_url: str | None,
+                   sagemaker_endpoint_url: str | None = None) -> list[dict[str, Any]]:
     from mangaeval.pipeline.params import RunPlan
     from mangaeval.pipeline.shards import run_shard
     from mangaeval.pipeline.storage import default_results_root
@@ -78,7 +79,7 @@ def evaluate_chunk(chunk: list[dict[str, Any]], plan_doc: dict[str, Any], run_id
     cache_dir = Path(os.environ.get("MANGAEVAL_CACHE_DIR", DATA_DIR / "cache" / "responses"))
     results = []
     for shard in chunk:
-        result = run_shard(shard, plan, run_id, default_results_root(), endpoint_url, cache_dir)
+        result = run_shard(shard, plan, run_id, default_results_root(), endpoint_url, cache_dir, sagemaker_endpoint_url)
         log.info("shard %s/%s: %s rows (%s ok, %s error), %s model calls, %s cache hits -> %s", result["config_id"],
                  result["intent"], result["rows"], result["ok"], result["errors"], result["model_calls"], result["cache_hits"], result["uri"])
         results.append(result)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from string import Template
 from typing import Any, Callable, Iterable
 
@@ -18,9 +18,9 @@ import pandas as pd
 from mangaeval.bedrock import BedrockClient
 from mangaeval.engine.cache import ResponseCache, cache_key
 from mangaeval.golden import GoldenCase
-from mangaeval.models import ModelConfig
+from mangaeval.models import ModelConfig, ModelSpec
 from mangaeval.paths import PROMPTS_DIR
-from mangaeval.prompts import LANGUAGE_NAMES
+from mangaeval.prompts import LANGUAGE_NAMES, inference_config
 
 JUDGE_PROMPTS_DIR = PROMPTS_DIR / "judge" / "v1"  # the rubric is versioned like the bot's prompts
 VERDICTS = ("pass", "fail")
@@ -35,6 +35,12 @@ def fence(text: str) -> str:
     return text.replace("</candidate_answer>", "<\\/candidate_answer>")
 
 
+def judge_settings(config: ModelConfig, spec: ModelSpec) -> ModelConfig:
+    """Grading as deterministic as the judge model allows: temperature 0 where it accepts one, a short verdict."""
+    return replace(config, max_tokens=min(300, spec.max_output_tokens), top_p=None,
+                   temperature=None if spec.sampling == "none" else 0.0)
+
+
 def build_judge_request(config: ModelConfig, case: GoldenCase, answer: str) -> dict[str, Any]:
     folder = JUDGE_PROMPTS_DIR
     system = Template((folder / "system.txt").read_text(encoding="utf-8")).substitute(language_name=LANGUAGE_NAMES[case.language])
@@ -47,8 +53,7 @@ def build_judge_request(config: ModelConfig, case: GoldenCase, answer: str) -> d
     return {
         "system": [{"text": system}],
         "messages": [{"role": "user", "content": [{"text": user}]}],
-        # Deterministic grading: temperature 0, a short verdict.
-        "inferenceConfig": {"maxTokens": 300, "temperature": 0.0, "topP": 1.0},
+        "inferenceConfig": inference_config(config),
     }
 
 
@@ -77,13 +82,20 @@ class Judge:
     cache: ResponseCache | None = None
     concurrency: int = 8
 
+    def __post_init__(self) -> None:
+        from mangaeval.invoker import ModelInvoker
+        from mangaeval.models import load_model_catalog
+
+        self.invoker = ModelInvoker(self.client, load_model_catalog())
+        self.config = judge_settings(self.config, self.invoker.spec(self.config))
+
     def judge(self, case: GoldenCase, answer: str) -> tuple[float | None, str | None]:
         """(score, None) for a valid verdict, (None, what went wrong) otherwise."""
         request = build_judge_request(self.config, case, answer)
         key = cache_key(self.config.model_id, request) if self.cache else None
         text = (self.cache.get(key) or {}).get("text") if key else None
         if text is None:
-            result = self.client.converse(self.config.model_id, request)
+            result = self.invoker.call(self.config, request)
             if result.status != "ok":
                 return None, f"judge call failed: {result.error_code}: {result.error_message}"
             text = result.text

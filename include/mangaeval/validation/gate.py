@@ -71,6 +71,7 @@ def _suite(gx: Any, name: str, expected_rows: int, intents: list[str], max_error
 
     E = gx.expectations
     ok, err = Column("status") == "ok", Column("status") == "error"
+    measured = ok & Column("reused_from").is_null()  # an answer reused from another run carries no latency
     expectations = [
         E.ExpectTableColumnsToMatchSet(column_set=[*RESULT_SCHEMA.names, "is_error"], exact_match=True),
         E.ExpectTableRowCountToEqual(value=expected_rows),
@@ -84,7 +85,9 @@ def _suite(gx: Any, name: str, expected_rows: int, intents: list[str], max_error
         *[E.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in ("input_tokens", "output_tokens", "cost_usd")],
         E.ExpectColumnValuesToBeBetween(column="latency_ms", min_value=0, strict_min=True, row_condition=ok),
         *[E.ExpectColumnValuesToNotBeNull(column=c, row_condition=ok)
-          for c in ("response_text", "input_tokens", "output_tokens", "cost_usd", "latency_ms", "quality_score", "passed")],
+          for c in ("response_text", "input_tokens", "output_tokens", "cost_usd", "quality_score", "passed")],
+        E.ExpectColumnValuesToNotBeNull(column="latency_ms", row_condition=measured),
+        E.ExpectColumnValuesToBeNull(column="latency_ms", row_condition=Column("reused_from").is_not_null()),
         E.ExpectColumnValuesToNotBeNull(column="error_code", row_condition=err),
         E.ExpectColumnValuesToBeNull(column="quality_score", row_condition=err),
         E.ExpectColumnMeanToBeBetween(column="is_error", min_value=0, max_value=max_error_rate),

@@ -5,7 +5,7 @@ CREATE TABLE IF NOT EXISTS eval_results (
     test_id VARCHAR NOT NULL, language VARCHAR, dataset_version VARCHAR, prompt_version VARCHAR, response_text VARCHAR,
     input_tokens BIGINT, output_tokens BIGINT, cost_usd DOUBLE PRECISION, latency_ms BIGINT, wall_ms DOUBLE PRECISION,
     status VARCHAR NOT NULL, error_code VARCHAR, attempts INTEGER, stop_reason VARCHAR, error_message VARCHAR,
-    cache_hit BOOLEAN, quality_score DOUBLE PRECISION, passed BOOLEAN, score_relevance DOUBLE PRECISION,
+    cache_hit BOOLEAN, reused_from VARCHAR, quality_score DOUBLE PRECISION, passed BOOLEAN, score_relevance DOUBLE PRECISION,
     score_factual_accuracy DOUBLE PRECISION, score_completeness DOUBLE PRECISION, score_language_match DOUBLE PRECISION,
     score_format_length DOUBLE PRECISION, score_safety_policy DOUBLE PRECISION, score_judge DOUBLE PRECISION,
     judge_error VARCHAR, critical_failure VARCHAR

@@ -5,7 +5,7 @@ CREATE TABLE IF NOT EXISTS eval_results (
     test_id VARCHAR(128) NOT NULL, language VARCHAR(8), dataset_version VARCHAR(32), prompt_version VARCHAR(32),
     response_text VARCHAR(65535), input_tokens BIGINT, output_tokens BIGINT, cost_usd DOUBLE PRECISION, latency_ms BIGINT,
     wall_ms DOUBLE PRECISION, status VARCHAR(8) NOT NULL, error_code VARCHAR(128), attempts INTEGER, stop_reason VARCHAR(64),
-    error_message VARCHAR(4096), cache_hit BOOLEAN, quality_score DOUBLE PRECISION, passed BOOLEAN,
+    error_message VARCHAR(4096), cache_hit BOOLEAN, reused_from VARCHAR(256), quality_score DOUBLE PRECISION, passed BOOLEAN,
     score_relevance DOUBLE PRECISION, score_factual_accuracy DOUBLE PRECISION, score_completeness DOUBLE PRECISION,
     score_language_match DOUBLE PRECISION, score_format_length DOUBLE PRECISION, score_safety_policy DOUBLE PRECISION,
     score_judge DOUBLE PRECISION, judge_error VARCHAR(1024), critical_failure VARCHAR(512)

@@ -19,12 +19,14 @@ from urllib.request import Request, urlopen
 import pytest
 from botocore.eventstream import EventStreamBuffer
 
-from mangaeval.double.profiles import load_profiles
+from mangaeval.models import load_model_catalog
 from mangaeval.double.server import DoubleInThread
 from tests.bedrock_replay import distinct, load_recordings
 
 RECORDINGS = distinct(load_recordings())
-CARRIED = set(load_profiles())
+# Every id the double answers: on-demand model ids and the inference profiles of each catalog model.
+CARRIED = {spec.model_id for spec in load_model_catalog().values() if spec.on_demand} | {
+    f"{geo}.{spec.model_id}" for spec in load_model_catalog().values() for geo in spec.profiles}
 INVALID_MODEL_MESSAGE = "The provided model identifier is invalid."
 
 # Recordings the double cannot imitate, and why. Kept explicit: a new fixture must be classified here or be
@@ -39,14 +41,10 @@ CANNOT_IMITATE = {
                                                         "carries no inference profiles",
     "pydanticai__bedrock_openai_gpt_5_6_api_rejects_sampling_settings#0": "us.openai.gpt-5.6-sol (an OpenAI model behind a "
                                                                          "cross-region profile) is not carried",
-    "pydanticai__bedrock_throttling_error#0": "hand-written upstream (not a recording), on the us.amazon.nova-micro-v1:0 profile "
-                                              "the project does not carry; the double draws throttling at a rate, not per request",
+    "pydanticai__bedrock_throttling_error#0": "hand-written upstream (not a recording); the double draws throttling at a rate, "
+                                              "not per request (tests/test_invocation_rules.py checks its 429 ThrottlingException)",
     "pydanticai__bedrock_server_error#0": "hand-written upstream (not a recording), on a profile id the project does not carry; "
                                           "the double draws 5xx at a rate, not per request",
-    "crewai__bedrock_async_with_max_tokens#0": "us.anthropic.claude-3-5-sonnet-20241022-v2:0 is the cross-region profile; the "
-                                               "project carries only the bare model id",
-    "crewai__bedrock_async_basic_call#0": "us.anthropic.claude-3-5-sonnet-20241022-v2:0 is the cross-region profile; the "
-                                          "project carries only the bare model id",
     "newrelic__converse_mock_responses#1": "UnrecognizedClientException (403) answers a bad signature: the double checks no "
                                            "credentials",
     "otel__converse_tool_call_with_content#0": "the model answered with toolUse blocks and stopReason tool_use: the double "

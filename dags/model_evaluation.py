@@ -25,7 +25,7 @@ TIERS = ("sonnet", "haiku", "nova", "custom")  # one pool per tier: bedrock_<tie
     tags=["mangaassist", "evaluation", "routing"],
     default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True},
     params={
-        "configs": Param(["sonnet-3-5-v2", "sonnet-4-5", "haiku-3-5", "nova-lite"], type="array", items={"type": "string"},
+        "configs": Param(["sonnet-3-5-v2", "sonnet-4-5", "haiku-3-5", "nova-lite", "custom-sagemaker"], type="array", items={"type": "string"},
                          description="configuration ids from include/config/configurations.yaml"),
         "candidate": Param(None, type=["null", "object"],
                            description="a new configuration {id, model_id, temperature, top_p, max_tokens, system_prompt_version}"),

@@ -16,8 +16,8 @@ from mangaeval.intents import intent_names
 from mangaeval.models import (ModelConfig, available_prompt_versions, default_sampling, load_configurations, load_model_catalog,
                               resolve_model, validate_config_entry)
 
-# What a scheduled run evaluates: two Sonnet-class and two cheaper configurations on the full dataset.
-DEFAULT_CONFIGS = ["sonnet-3-5-v2", "sonnet-4-5", "haiku-3-5", "nova-lite"]
+# What a scheduled run evaluates, one per tier and more: two Sonnet-class, Haiku 3.5, Nova Lite and the custom SageMaker model.
+DEFAULT_CONFIGS = ["sonnet-3-5-v2", "sonnet-4-5", "haiku-3-5", "nova-lite", "custom-sagemaker"]
 DEFAULT_DATASET = "v1"
 DEFAULTS: dict[str, Any] = {
     "configs": DEFAULT_CONFIGS,

@@ -221,12 +221,15 @@ def test_a_cloudwatch_outage_does_not_stop_the_rollout(caplog):
     assert "CloudWatch publication failed for stage 1 (ConnectionError" in caplog.text
 
 
-def test_live_warm_up_against_the_double_records_the_cold_start(double):
+def test_live_warm_up_against_the_double_records_the_cold_start():
     from mangaeval.canary.warmup import live_warm_up, summary
     from mangaeval.models import load_configurations
+    from tests.conftest import running_double
 
-    config = load_configurations()["custom-sagemaker"]  # its profile: the first 20 calls pay a 2 s cold start
-    events = live_warm_up(config, ["faq"], 40, "r-live.warmup", datetime(2026, 11, 24, 10), endpoint_url=double.url, concurrency=1)
+    config = load_configurations()["nova-lite"]  # Bedrock reports latencyMs: the first 20 calls pay a 2 s cold start
+    with running_double(cold_start_calls=20, cold_start_penalty_ms=2000, throttle_rate=0, timeout_rate=0, unavailable_rate=0,
+                        model_error_rate=0) as double:
+        events = live_warm_up(config, ["faq"], 40, "r-live.warmup", datetime(2026, 11, 24, 10), endpoint_url=double.url, concurrency=1)
     assert len(events) == 40 and events["quality_score"].isna().all() and (events["arm"] == "treatment").all()
     ok = events[events["error_code"].isna()]["latency_ms"].to_numpy()
     assert ok[:20].min() > 2000 > np.median(ok[20:])

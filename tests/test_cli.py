@@ -37,12 +37,12 @@ def test_evaluate_two_configs_on_the_starter_set(tmp_path):
         low, high = row["mean_quality_ci95"]
         assert low <= row["mean_quality"] <= high and row["pass_rate_ci95"][0] <= row["pass_rate"] <= row["pass_rate_ci95"][1]
 
-    text = run_cli("evaluate", "--configs", "sonnet-3-5-v2", "haiku-3-5", "--dataset", "v0", "--out", str(tmp_path / "out"),
-                   "--cache-dir", str(tmp_path / "cache"), "--run-id", "cli-rerun", "--no-progress")
+    text = run_cli("evaluate", "--configs", "sonnet-3-5-v2", "haiku-3-5", "--dataset", "v0", "--out", str(tmp_path / "rerun"),
+                   "--cache-dir", str(tmp_path / "cache"), "--run-id", "cli-test", "--no-progress")
     assert text.returncode == 0, text.stderr
     assert "p95 ms" in text.stdout and "recommendation" in text.stdout and "quality [95% CI]" in text.stdout
-    rerun = json.loads((tmp_path / "out" / "cli-rerun" / "summary.json").read_text())
-    # every answer paid for in the first run is re-used; only the first run's failures are called again
+    rerun = json.loads((tmp_path / "rerun" / "cli-test" / "summary.json").read_text())
+    # a rerun of the same run re-uses every answer it paid for; only its failures are called again
     assert rerun["cache_hits"] >= doc["ok"]
     assert rerun["rows"] - rerun["cache_hits"] <= doc["errors"]
 

@@ -55,9 +55,9 @@ def test_all_problems_reported_at_once():
 def test_shards_and_chunking_respect_max_map_length():
     plan = validate_params({})
     shards = plan_shards(plan)
-    assert len(shards) == 4 * 8 and {s["tier"] for s in shards} == {"sonnet", "haiku", "nova"}
+    assert len(shards) == 5 * 8 and {s["tier"] for s in shards} == {"sonnet", "haiku", "nova", "custom"}
     by_tier = chunks_by_tier(shards, max_map_length=3)
-    assert all(len(chunks) <= 3 for chunks in by_tier.values()) and by_tier["custom"] == []
-    assert sum(len(c) for chunks in by_tier.values() for c in chunks) == 32
+    assert all(len(chunks) <= 3 for chunks in by_tier.values()) and sum(len(c) for c in by_tier["custom"]) == 8
+    assert sum(len(c) for chunks in by_tier.values() for c in chunks) == 40
     assert chunk(list(range(10)), 4) == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
     assert chunk(list(range(3)), 1024) == [[0], [1], [2]]

@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
@@ -83,22 +82,20 @@ class CallResult:
 
 
 def _boto_client(service: str, settings: ClientSettings, endpoint_url: str | None) -> Any:
-    """A boto3 client with our timeouts, our retries (none of botocore's) and a pool sized for the engine."""
-    session = boto3.session.Session(region_name=settings.region)
-    credentials: dict[str, str] = {}
-    if endpoint_url and session.get_credentials() is None:
-        # A local double needs a signature, not a secret: sign with throwaway credentials.
-        credentials = {"aws_access_key_id": "local-double", "aws_secret_access_key": "local-double"}
-    return session.client(
-        service,
-        endpoint_url=endpoint_url,
-        config=Config(
-            read_timeout=settings.read_timeout_s,
-            connect_timeout=settings.connect_timeout_s,
-            retries={"total_max_attempts": 1, "mode": "standard"},  # retries are ours, see module doc
-            max_pool_connections=settings.max_pool_connections,
-        ),
-        **credentials,
+    """A boto3 client with our timeouts, our retries (none of botocore's) and a pool sized for the engine: inside a
+    DAG task through its Airflow AWS connection (credentials, region, endpoints), else from boto3's default chain
+    in `settings.region` (mangaeval.aws; a local double without credentials gets throwaway ones)."""
+    from mangaeval.aws import task_client
+
+    return task_client(service, region=settings.region, endpoint_url=endpoint_url, config=botocore_config(settings))
+
+
+def botocore_config(settings: ClientSettings) -> Config:
+    return Config(
+        read_timeout=settings.read_timeout_s,
+        connect_timeout=settings.connect_timeout_s,
+        retries={"total_max_attempts": 1, "mode": "standard"},  # retries are ours, see module doc
+        max_pool_connections=settings.max_pool_connections,
     )
 
 
@@ -163,9 +160,10 @@ class BedrockClient(RetryingClient):
     """Thread-safe wrapper around a `bedrock-runtime` client (boto3 clients are thread-safe)."""
 
     def __init__(self, settings: ClientSettings | None = None, *, sleep: Callable[[float], None] = time.sleep,
-                 seed: int | None = None):
+                 seed: int | None = None, boto_client: Any = None):
+        """`boto_client`: a `bedrock-runtime` client built elsewhere; by default _boto_client's."""
         super().__init__(settings, sleep=sleep, seed=seed)
-        self._client = _boto_client("bedrock-runtime", self.settings, self.settings.endpoint_url)
+        self._client = boto_client if boto_client is not None else _boto_client("bedrock-runtime", self.settings, self.settings.endpoint_url)
 
     @property
     def boto_client(self) -> Any:

@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 
+from mangaeval.connections import use_airflow_connections  # AWS clients and warehouse through Airflow connections
+
 
 @dag(
     dag_id="ab_analysis",
@@ -29,7 +31,8 @@ from airflow.sdk import Param, dag, get_current_context, task
     catchup=False,
     max_active_runs=1,
     tags=["mangaassist", "ab-test", "routing"],
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": True},
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": True,
+                  "pre_execute": use_airflow_connections},
     params={
         "experiments": Param([], type="array", items={"type": "string"}, description="empty = every registered experiment"),
         "as_of": Param(None, type=["null", "string"],

@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 
+from mangaeval.connections import use_airflow_connections  # AWS clients and warehouse through Airflow connections
+
 STAGES = 4  # as include/config/canary.yaml (checked by the plan)
 
 
@@ -28,7 +30,7 @@ STAGES = 4  # as include/config/canary.yaml (checked by the plan)
     catchup=False,
     max_active_runs=1,  # one rollout holds the split at a time
     tags=["mangaassist", "canary", "rollout"],
-    default_args={"retries": 1, "retry_delay": timedelta(minutes=1)},
+    default_args={"retries": 1, "retry_delay": timedelta(minutes=1), "pre_execute": use_airflow_connections},
     params={
         "candidate": Param(None, type=["null", "string", "object"],
                            description="configuration id, or {id, model_id, temperature, top_p, max_tokens, system_prompt_version}"),

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, setup, task, teardown
 
+from mangaeval.connections import use_airflow_connections  # AWS clients and warehouse through Airflow connections
+
 TIERS = ("sonnet", "haiku", "nova", "custom")  # one pool per tier: bedrock_<tier> (see README)
 
 
@@ -23,7 +25,8 @@ TIERS = ("sonnet", "haiku", "nova", "custom")  # one pool per tier: bedrock_<tie
     catchup=False,
     max_active_runs=1,
     tags=["mangaassist", "evaluation", "routing"],
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True},
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True,
+                  "pre_execute": use_airflow_connections},
     params={
         "configs": Param(["sonnet-3-5-v2", "sonnet-4-5", "haiku-3-5", "nova-lite", "custom-sagemaker"], type="array", items={"type": "string"},
                          description="configuration ids from include/config/configurations.yaml"),

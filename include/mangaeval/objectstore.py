@@ -46,10 +46,12 @@ class ObjectStore:
 
 class S3Store(ObjectStore):
     def __init__(self, bucket: str, prefix: str = "", client=None, endpoint_url: str | None = None):
-        import boto3
+        """`client`: an S3 client; by default the task's, from its Airflow AWS connection inside a DAG task, or
+        boto3's default chain (mangaeval.aws.task_client)."""
+        from mangaeval.aws import task_client
 
         self.bucket, self.prefix = bucket, prefix.strip("/")
-        self.client = client or boto3.client("s3", endpoint_url=endpoint_url, region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+        self.client = client or task_client("s3", endpoint_url=endpoint_url)
         self.uri = f"s3://{bucket}/{self.prefix}".rstrip("/")
 
     def _key(self, key: str) -> str:

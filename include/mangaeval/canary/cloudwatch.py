@@ -1,6 +1,7 @@
 """Per-stage canary metrics to Amazon CloudWatch (namespace from the policy, dimensions RolloutId, Stage and,
-for per-side figures, Side). The endpoint comes from MANGAEVAL_CLOUDWATCH_ENDPOINT_URL or botocore's own
-AWS_ENDPOINT_URL_CLOUDWATCH, so the same code talks to AWS or to a local double."""
+for per-side figures, Side). The client comes from the DAG task's AWS connection (mangaeval.aws); the endpoint
+from MANGAEVAL_CLOUDWATCH_ENDPOINT_URL, the connection, or botocore's own AWS_ENDPOINT_URL_CLOUDWATCH, so the
+same code talks to AWS or to a local double."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ BATCH = 20  # PutMetricData's historical per-call limit: safe everywhere
 
 
 def client() -> Any:
-    import boto3
+    """Through the task's Airflow AWS connection inside the DAG (its region and `cloudwatch` endpoint), boto3's
+    default chain outside; MANGAEVAL_CLOUDWATCH_ENDPOINT_URL, when set, is the endpoint either way."""
+    from mangaeval.aws import task_client
 
-    return boto3.client("cloudwatch", endpoint_url=os.environ.get("MANGAEVAL_CLOUDWATCH_ENDPOINT_URL") or None,
-                        region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
+    return task_client("cloudwatch", endpoint_url=os.environ.get("MANGAEVAL_CLOUDWATCH_ENDPOINT_URL") or None)
 
 
 def metric_data(rollout_id: str, outcome: StageOutcome) -> list[dict[str, Any]]:

@@ -30,17 +30,16 @@ def plan_run(params: dict[str, Any], current_config_ids: list[str] | None = None
 
 
 def configured_endpoint() -> str | None:
-    """Bedrock endpoint from the environment or the `aws_bedrock` Airflow connection's extras; None = AWS default."""
+    """Bedrock endpoint from MANGAEVAL_BEDROCK_ENDPOINT_URL / AWS_ENDPOINT_URL_BEDROCK_RUNTIME, else (inside a DAG
+    task) the AWS connection's (`service_config` {"bedrock-runtime": {"endpoint_url"}}, else its `endpoint_url`
+    extra); None = AWS's own endpoint."""
+    from mangaeval.aws import service_endpoint
+    from mangaeval.connections import active
+
     for name in ("MANGAEVAL_BEDROCK_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"):
         if os.environ.get(name):
             return os.environ[name]
-    try:
-        from airflow.sdk import BaseHook
-
-        extra = BaseHook.get_connection(os.environ.get("MANGAEVAL_BEDROCK_CONN_ID", "aws_bedrock")).extra_dejson
-        return extra.get("endpoint_url")
-    except Exception:  # no such connection: not configured
-        return None
+    return service_endpoint("bedrock-runtime", active().aws_conn_id)
 
 
 def start_double_if_needed(run_key: str) -> dict[str, Any]:
@@ -48,7 +47,7 @@ def start_double_if_needed(run_key: str) -> dict[str, Any]:
     (MANGAEVAL_DOUBLE_SEED, _TIME_SCALE and _OVERRIDES="throttle_rate=0.3,..." shape it, for demos and tests)."""
     endpoint = configured_endpoint()
     if endpoint or os.environ.get("MANGAEVAL_USE_DOUBLE", "1") == "0":
-        return {"endpoint_url": endpoint, "sagemaker_endpoint_url": None, "double_pid": None}  # SageMaker: the AWS chain
+        return {"endpoint_url": endpoint, "sagemaker_endpoint_url": None, "double_pid": None}  # SageMaker: its connection / the AWS chain
     from mangaeval.double.server import start_detached
 
     url, pid = start_detached(DATA_DIR / "double" / f"{_safe(run_key)}.log", seed=int(os.environ.get("MANGAEVAL_DOUBLE_SEED", "0")),

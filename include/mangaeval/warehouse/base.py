@@ -189,10 +189,23 @@ def _arrow(table: str, rows: list[dict[str, Any]] | pd.DataFrame | pa.Table) -> 
 def connect(uri: str | None = None) -> Warehouse:
     """`duckdb:///path` (default: data/warehouse.duckdb), `postgresql://...?schema=name`, or `redshift://...`.
 
-    The URI comes from MANGAEVAL_WAREHOUSE_URI or an Airflow connection, never from the repo.
+    Without `uri`: inside a DAG task whose settings name a warehouse connection (MANGAEVAL_WAREHOUSE_CONN_ID, see
+    mangaeval.connections) that connection; else MANGAEVAL_WAREHOUSE_URI; else the local DuckDB file. A URI
+    never carries a password (refused): a connection holds it, or IAM, or PostgreSQL's PGPASSWORD / ~/.pgpass.
     """
+    from mangaeval.connections import active
+
+    settings = active()
+    if uri is None and settings.warehouse_conn_id:
+        return connect_connection(settings.warehouse_conn_id, aws_conn_id=settings.aws_conn_id)
+    source = "the warehouse URI" if uri else "MANGAEVAL_WAREHOUSE_URI"
     uri = uri or os.environ.get("MANGAEVAL_WAREHOUSE_URI") or f"duckdb:///{DATA_DIR / 'warehouse.duckdb'}"
     parsed = urlparse(uri)
+    if parsed.password:
+        raise MangaEvalError(
+            f"{source} {_masked(parsed)} carries a password: a password never goes in a URI (environment variables and "
+            "process lists show it). Use a warehouse connection that holds it (Airflow: MANGAEVAL_WAREHOUSE_CONN_ID), "
+            "IAM authentication for Redshift, or PGPASSWORD / ~/.pgpass for PostgreSQL, with the URI left without it.")
     if parsed.scheme == "duckdb":
         from mangaeval.warehouse.duckdb_engine import DuckDBWarehouse
 
@@ -202,10 +215,45 @@ def connect(uri: str | None = None) -> Warehouse:
 
         return PostgresWarehouse(uri)
     if parsed.scheme == "redshift":
+        if settings.in_airflow:
+            raise MangaEvalError(f"{source} {_masked(parsed)}: inside Airflow a Redshift warehouse comes from an Airflow "
+                                 "connection: set MANGAEVAL_WAREHOUSE_CONN_ID to a redshift connection (IAM or its password)")
         from mangaeval.warehouse.redshift_engine import RedshiftWarehouse
 
         return RedshiftWarehouse(uri)
-    raise MangaEvalError(f"warehouse URI {uri!r}: unknown engine (use duckdb:///path, postgresql://..., redshift://...)")
+    raise MangaEvalError(f"warehouse URI {_masked(parsed)}: unknown engine (use duckdb:///path, postgresql://..., redshift://...)")
+
+
+def connect_connection(conn_id: str, aws_conn_id: str | None = None) -> Warehouse:
+    """The warehouse of an Airflow connection: `redshift` (through the Amazon provider's RedshiftSQLHook: the
+    connection's password, or IAM with extra {"iam": true} and a token from the AWS connection `aws_conn_id`) or
+    `postgres` (host, port, login, password; the database in its schema field, the warehouse's PostgreSQL schema
+    in extra `warehouse_schema`, default public)."""
+    from mangaeval.connections import DEFAULT_AWS_CONN_ID, get_connection
+
+    connection = get_connection(conn_id)
+    if connection.conn_type == "redshift":
+        from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
+
+        from mangaeval.warehouse.redshift_engine import RedshiftWarehouse
+
+        hook = RedshiftSQLHook(redshift_conn_id=conn_id, aws_conn_id=aws_conn_id or DEFAULT_AWS_CONN_ID)
+        return RedshiftWarehouse(connect=hook.get_conn, iam_role=os.environ.get("MANGAEVAL_REDSHIFT_COPY_ROLE"))
+    if connection.conn_type in ("postgres", "postgresql"):
+        from mangaeval.warehouse.postgres_engine import PostgresWarehouse
+
+        params = {"host": connection.host, "port": connection.port, "dbname": connection.schema, "user": connection.login,
+                  "password": connection.password}
+        return PostgresWarehouse(params={k: v for k, v in params.items() if v}, schema=connection.extra_dejson.get("warehouse_schema"))
+    raise MangaEvalError(f"warehouse connection {conn_id!r} is of type {connection.conn_type!r}: use a redshift or postgres connection")
+
+
+def _masked(parsed: Any) -> str:
+    """A URI as it may be shown: without its password."""
+    if not parsed.password:
+        return parsed.geturl()
+    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
+    return parsed._replace(netloc=netloc).geturl()
 
 
 def checked_schema(name: str) -> str:

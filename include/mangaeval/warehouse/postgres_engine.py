@@ -12,14 +12,19 @@ from mangaeval.warehouse.base import Warehouse, _arrow, checked_schema
 class PostgresWarehouse(Warehouse):
     paramstyle = "pyformat"
 
-    def __init__(self, uri: str):
+    def __init__(self, uri: str | None = None, *, params: dict[str, Any] | None = None, schema: str | None = None):
+        """From `postgresql://user@host:5432/db?schema=name` (the password from PGPASSWORD or ~/.pgpass, never the
+        URI), or from psycopg connection `params` (an Airflow connection's) and `schema`."""
         import psycopg
 
-        parsed = urlparse(uri)
-        query = parse_qs(parsed.query)
-        self.schema = checked_schema(query.pop("schema", ["public"])[0])
-        dsn = urlunparse(parsed._replace(scheme="postgresql", query=urlencode({k: v[0] for k, v in query.items()})))
-        self.con = psycopg.connect(dsn, autocommit=True)  # transactions are explicit: con.transaction()
+        if uri is not None:
+            parsed = urlparse(uri)
+            query = parse_qs(parsed.query)
+            schema = query.pop("schema", [schema or "public"])[0]
+            dsn = urlunparse(parsed._replace(scheme="postgresql", query=urlencode({k: v[0] for k, v in query.items()})))
+            params = {"conninfo": dsn}
+        self.schema = checked_schema(schema or "public")
+        self.con = psycopg.connect(**(params or {}), autocommit=True)  # transactions are explicit: con.transaction()
         from psycopg import sql
 
         with self.con.cursor() as cur:

@@ -10,7 +10,7 @@ import contextlib
 import json
 import re
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, urlparse
 
 from mangaeval.errors import MangaEvalError
@@ -39,20 +39,33 @@ def copy_statement(manifest_uri: str, iam_role: str) -> str:
     return sql.replace(":manifest_uri", f"'{manifest_uri}'").replace(":iam_role", f"'{iam_role}'").strip()
 
 
+def _option(value: str) -> Any:
+    """A URI query value as redshift_connector wants it: true/false as booleans (iam=true), the rest as given."""
+    return {"true": True, "false": False}.get(value.lower(), value)
+
+
 class RedshiftWarehouse(Warehouse):
     paramstyle = "pyformat"
     ddl_folder = "redshift"
     max_attempts = 5
 
-    def __init__(self, uri: str):
+    def __init__(self, uri: str | None = None, *, connect: Callable[[], Any] | None = None, iam_role: str | None = None):
+        """From `redshift://user@host:5439/db?iam_role=...&<redshift_connector options>` (the command line: no password
+        in it; IAM with `iam=true&cluster_identifier=...`), or from `connect()`, a function returning an open
+        redshift_connector connection (a DAG task: the Airflow connection's RedshiftSQLHook.get_conn), with `iam_role`
+        the role COPY assumes."""
         import redshift_connector
 
-        parsed = urlparse(uri)
-        options = {k: v[0] for k, v in parse_qs(parsed.query).items()}
-        self.iam_role = options.pop("iam_role", None)
         redshift_connector.paramstyle = "pyformat"
-        self.con = redshift_connector.connect(host=parsed.hostname, port=parsed.port or 5439, database=parsed.path.lstrip("/"),
-                                              user=parsed.username, password=parsed.password, **options)
+        self.iam_role = iam_role
+        if connect is None:
+            parsed = urlparse(uri)
+            options: dict[str, Any] = {k: _option(v[0]) for k, v in parse_qs(parsed.query).items()}
+            self.iam_role = options.pop("iam_role", None) or iam_role
+            self.con = redshift_connector.connect(host=parsed.hostname, port=parsed.port or 5439, database=parsed.path.lstrip("/"),
+                                                  user=parsed.username, password=parsed.password, **options)
+        else:
+            self.con = connect()
         self.con.autocommit = False
 
     @contextlib.contextmanager
@@ -70,7 +83,8 @@ class RedshiftWarehouse(Warehouse):
     def load_run_from_s3(self, run_id: str, manifest_uri: str) -> None:
         """COPY the run's shards into staging, then replace the run, in one transaction (retrying 40001)."""
         if not self.iam_role:
-            raise MangaEvalError("redshift warehouse URI needs ?iam_role=arn:aws:iam::...:role/... for COPY from S3")
+            raise MangaEvalError("COPY from S3 needs the role Redshift assumes: ?iam_role=arn:aws:iam::...:role/... in the "
+                                 "warehouse URI, or MANGAEVAL_REDSHIFT_COPY_ROLE with a warehouse connection")
         for attempt in range(1, self.max_attempts + 1):
             try:
                 with self.transaction() as cur:

@@ -371,6 +371,7 @@ def _split(values: list[str] | str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mangaeval.argtypes import non_negative_float, port, positive_int
     from mangaeval.golden import DEFAULT_SAMPLE_SEED
     from mangaeval.paths import DATA_DIR
 
@@ -384,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=cmd_golden_validate)
     generate = golden.add_parser("generate", help="regenerate a dataset version from include/store_data")
     generate.add_argument("--version", required=True)
-    generate.add_argument("--per-intent", type=int, required=True)
+    generate.add_argument("--per-intent", type=positive_int, required=True)
     generate.add_argument("--seed", type=int, default=20261122)
     generate.add_argument("--out", type=Path)
     generate.add_argument("--edge-cases", action="store_true", help="add long/short/emoji/typo/ambiguous/unanswerable/injection cases")
@@ -400,9 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
     double = sub.add_parser("double", help="the Bedrock model double").add_subparsers(dest="double_command", required=True)
     serve = double.add_parser("serve", help="run the model double on its own")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--port", type=port, default=8765, help="0 = any free port")
     serve.add_argument("--seed", type=int, default=0)
-    serve.add_argument("--time-scale", type=float, default=1.0, help="1 = real time, 0 = no waiting (latency still reported)")
+    serve.add_argument("--time-scale", type=non_negative_float, default=1.0, help="1 = real time, 0 = no waiting (latency still reported)")
     serve.add_argument("--profiles", type=Path)
     serve.add_argument("--override", action="append", help="NAME=VALUE applied to every model profile, e.g. throttle_rate=0.3")
     serve.set_defaults(func=cmd_double_serve)
@@ -423,13 +424,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--config-file", type=Path)
     ev.add_argument("--run-id")
     ev.add_argument("--stream", action="store_true", help="use converse-stream instead of converse")
-    ev.add_argument("--concurrency", type=int, help="calls in flight per model (default: include/config/quotas.yaml)")
+    ev.add_argument("--concurrency", type=positive_int, help="calls in flight per model (default: include/config/quotas.yaml)")
     ev.add_argument("--endpoint-url", help="Bedrock Runtime endpoint (default: env, else a model double is started)")
     ev.add_argument("--aws", action="store_true", help="call real AWS Bedrock (default endpoint) instead of the double")
     ev.add_argument("--seed", type=int, default=0, help="seed of the started model double")
-    ev.add_argument("--time-scale", type=float, default=0.0, help="time scale of the started model double")
+    ev.add_argument("--time-scale", type=non_negative_float, default=0.0, help="time scale of the started model double")
     ev.add_argument("--double-override", action="append", help="NAME=VALUE profile override for the started double")
-    ev.add_argument("--retry-base-s", type=float, default=None, help="base of the exponential retry backoff")
+    ev.add_argument("--retry-base-s", type=non_negative_float, default=None, help="base of the exponential retry backoff")
     ev.add_argument("--judge", metavar="CONFIG_ID", help="add the LLM-as-judge dimension, judged by this configuration (off by default)")
     ev.add_argument("--no-progress", action="store_true")
     ev.add_argument("--json", action="store_true")

@@ -104,6 +104,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from mangaeval.scoring import Scorer, load_scoring_config
     from mangaeval.summary import format_summary, summarize
 
+    if args.double_override:
+        from mangaeval.double.profiles import parse_overrides
+
+        parse_overrides(args.double_override)  # bad NAME=VALUE: a message now, not a double that fails to start
     catalog = load_model_catalog()
     configurations = load_configurations(args.config_file, catalog)
     configs = select_configurations(configurations, _split(args.configs))
@@ -159,6 +163,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"\nrun {run_id}: {len(frame)} rows ({stats.ok} ok, {stats.errors} error), "
               f"{stats.calls_made} model calls, {stats.cache_hits} cache hits, {stats.elapsed_s:.1f}s")
         print(f"results: {results_path}")
+    return _report_errors(stats)
+
+
+EXIT_ALL_FAILED = 1  # not bad input: the endpoint or the models failed every call
+
+
+def _report_errors(stats: Any) -> int:
+    """Error counts by code on stderr: a warning when some calls failed, an error (exit 1) when all did."""
+    if not stats.errors:
+        return 0
+    rows = stats.ok + stats.errors
+    counts = ", ".join(f"{code or 'unknown'} {n}" for code, n in stats.error_codes.most_common())
+    if stats.ok == 0:
+        print(f"mangaeval: error: every call failed ({stats.errors} of {rows}): {counts}", file=sys.stderr)
+        return EXIT_ALL_FAILED
+    print(f"mangaeval: warning: {stats.errors} of {rows} calls failed: {counts}", file=sys.stderr)
     return 0
 
 
@@ -187,6 +207,9 @@ def cmd_score_results(args: argparse.Namespace) -> int:
     from mangaeval.summary import format_summary, summarize
 
     frame = read_results(args.results)
+    missing = [c for c in ("dataset_version", "test_id", "status", "response_text") if c not in frame.columns]
+    if missing:
+        raise MangaEvalError(f"{args.results}: missing column(s) {missing} of the result-row layout")
     versions = sorted(set(frame["dataset_version"].dropna()))
     if len(versions) != 1:
         raise MangaEvalError(f"{args.results}: expected results of one dataset version, found {versions}")

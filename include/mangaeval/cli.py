@@ -61,19 +61,70 @@ def cmd_configs_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_double_serve(args: argparse.Namespace) -> int:
-    from mangaeval.double.profiles import load_profiles, parse_overrides
-    from mangaeval.double.server import make_server
+class _Terminated(Exception):
+    """SIGTERM to `double serve`: leave serve_forever through its clean-up (pidfile removed)."""
 
-    profiles = load_profiles(args.profiles, overrides=parse_overrides(args.override or []))
-    server = make_server(host=args.host, port=args.port, seed=args.seed, time_scale=args.time_scale, profiles=profiles)
-    print(f"model double listening on {server.url} ({len(profiles)} models, seed {args.seed}, time scale {args.time_scale})", flush=True)
+
+def _say(message: str) -> None:
+    """Print, even when whoever read our stdout is gone (a killed parent's pipe): then print nothing more."""
     try:
+        print(message, flush=True)
+    except OSError:
+        sys.stdout = open(os.devnull, "w")
+
+
+def cmd_double_serve(args: argparse.Namespace) -> int:
+    import signal
+
+    from mangaeval.double.profiles import load_profiles, parse_overrides
+    from mangaeval.double.server import make_server, pidfile_for, process_alive, remove_pidfile, watch_lifetime, write_pidfile
+
+    if args.parent_pid and not process_alive(args.parent_pid):
+        raise MangaEvalError(f"--parent-pid {args.parent_pid}: no such process")
+    profiles = load_profiles(args.profiles, overrides=parse_overrides(args.override or []))
+    try:
+        server = make_server(host=args.host, port=args.port, seed=args.seed, time_scale=args.time_scale, profiles=profiles)
+    except OSError as exc:
+        raise MangaEvalError(f"--host {args.host} --port {args.port}: cannot listen there ({exc.strerror or exc})") from None
+    pidfile = args.pidfile or (pidfile_for(args.run_id) if args.run_id else None)
+
+    def terminate(*_: object) -> None:
+        raise _Terminated
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        if pidfile:
+            write_pidfile(pidfile, server.url, args.run_id)
+        lifetime = [f"stops after {args.idle_timeout:g} s without a request"] if args.idle_timeout else []
+        lifetime += [f"stops when process {args.parent_pid} is gone"] if args.parent_pid else []
+        _say(f"model double listening on {server.url} ({len(profiles)} models, seed {args.seed}, time scale {args.time_scale}"
+             f"{''.join('; ' + x for x in lifetime)})")
+        watch_lifetime(server, idle_timeout_s=args.idle_timeout, parent_pid=args.parent_pid)
         server.serve_forever()
-    except KeyboardInterrupt:
+        if server.stop_reason:
+            _say(f"model double stopped: {server.stop_reason}")
+    except (KeyboardInterrupt, _Terminated):
         pass
     finally:
         server.server_close()
+        if pidfile:
+            remove_pidfile(pidfile)
+    return 0
+
+
+def cmd_double_stop(args: argparse.Namespace) -> int:
+    from mangaeval.double.server import pidfile_for, stop_by_pidfile
+
+    pidfile = args.pidfile or pidfile_for(args.run_id)
+    result = stop_by_pidfile(pidfile)
+    if result["pid"] is None:
+        raise MangaEvalError(f"{pidfile}: no such pidfile: no model double recorded" + (f" for run {args.run_id}" if args.run_id else ""))
+    if args.json:
+        _print_json(result)
+    elif result["stopped"]:
+        print(f"stopped the model double pid {result['pid']} ({pidfile})")
+    else:
+        print(f"{pidfile}: pid {result['pid']} is gone or not a model double: nothing stopped, pidfile removed")
     return 0
 
 
@@ -429,7 +480,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--time-scale", type=non_negative_float, default=1.0, help="1 = real time, 0 = no waiting (latency still reported)")
     serve.add_argument("--profiles", type=Path)
     serve.add_argument("--override", action="append", help="NAME=VALUE applied to every model profile, e.g. throttle_rate=0.3")
+    serve.add_argument("--idle-timeout", type=non_negative_float, metavar="SECONDS",
+                       help="stop after this long without a request (default 0: never)")
+    serve.add_argument("--parent-pid", type=positive_int, metavar="PID", help="stop within a second of this process being gone")
+    serve.add_argument("--pidfile", type=Path, help="record pid and url here while serving (read by `double stop`)")
+    serve.add_argument("--run-id", help="the run this double serves; its pidfile defaults to data/double/RUN_ID.pid")
     serve.set_defaults(func=cmd_double_serve)
+    stop = double.add_parser("stop", help="stop a double by its pidfile or run id (a stale double of a killed run)")
+    which = stop.add_mutually_exclusive_group(required=True)
+    which.add_argument("--pidfile", type=Path)
+    which.add_argument("--run-id")
+    stop.add_argument("--json", action="store_true")
+    stop.set_defaults(func=cmd_double_stop)
 
     ev = sub.add_parser("evaluate", help="run configurations against a golden dataset")
     ev.add_argument("--configs", required=True, nargs="+", help="configuration ids (comma or space separated)")

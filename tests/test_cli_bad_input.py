@@ -234,3 +234,21 @@ def test_as_a_subprocess(tmp_path, argv, says):
     proc = subprocess.run([sys.executable, "-m", "mangaeval.cli", *argv], capture_output=True, text=True, timeout=60, cwd=tmp_path,
                           env={**os.environ, "MANGAEVAL_DATA_DIR": str(tmp_path)})
     assert proc.returncode == 2 and says in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_double_serve_on_a_port_in_use(capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        bad(capsys, "double", "serve", "--port", str(port), says=[f"--host 127.0.0.1 --port {port}: cannot listen there"])
+
+
+def test_a_double_process_refusing_its_arguments_is_bad_input():
+    from mangaeval.double.server import DoubleProcess
+    from mangaeval.errors import MangaEvalError
+
+    with pytest.raises(MangaEvalError, match="model double did not start: bad double override 'bogus=1'"):
+        DoubleProcess(overrides=["bogus=1"]).__enter__()

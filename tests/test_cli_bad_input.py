@@ -68,6 +68,8 @@ def test_score_results_on_rows_missing_columns(capsys, tmp_path):
     ("--double-override", "first_token_ms=-5", "bad double override 'first_token_ms=-5': first_token_ms must be >= 0"),
     ("--double-override", "cold_start_calls=1.5", "cold_start_calls must be a whole number"),
     ("--double-override", "timeout_rate=abc", "'abc' is not a number"),
+    ("--run-id", "../../elsewhere", "--run-id '../../elsewhere': must be a plain folder name"),
+    ("--configs", ",", "--configs: no configuration id given"),
 ])
 def test_evaluate_bad_options_fail_before_any_call(capsys, tmp_path, option, value, says):
     bad(capsys, "evaluate", "--configs", "nova-micro", "--dataset", "v0", "--limit", "1", "--out", tmp_path, "--no-progress",
@@ -119,7 +121,9 @@ def test_golden_generate_needs_a_positive_count(capsys, tmp_path):
     (["ab", "simulate", "--experiment", "x", "--sessions", "0"], "argument --sessions: must be a whole number >= 1"),
     (["ab", "simulate", "--experiment", "x", "--treatment-share", "1.5"], "argument --treatment-share: must be a number in (0, 1)"),
     (["ab", "simulate", "--experiment", "x", "--imbalance", "2"], "argument --imbalance: must be a number in [0, 1)"),
-    (["ab", "simulate", "--experiment", "x", "--days", "0"], "argument --days: must be a number > 0"),
+    (["ab", "simulate", "--experiment", "x", "--days", "0"], "argument --days: must be a number in (0, 3660]"),
+    (["ab", "simulate", "--experiment", "x", "--days", "1e308"], "argument --days: must be a number in (0, 3660]"),
+    (["score", "selfcheck", "--dataset", "v0", "--intents", "weather"], "--intents: unknown or empty intent(s) ['weather'] in dataset v0"),
     (["ab", "analyze", "--requests", "r.jsonl", "--experiment", "x", "--treatment-share", "0"], "argument --treatment-share"),
     (["ab", "assign", "--experiment", "x", "--treatment-share", "-1", "s1"], "argument --treatment-share"),
     (["canary", "plan", "--messages-per-day", "-5"], "argument --messages-per-day: must be a number > 0"),

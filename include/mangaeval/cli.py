@@ -159,6 +159,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from mangaeval.double.profiles import parse_overrides
 
         parse_overrides(args.double_override)  # bad NAME=VALUE: a message now, not a double that fails to start
+    if not _split(args.configs):
+        raise MangaEvalError("--configs: no configuration id given")
+    if args.run_id is not None and (not args.run_id.strip() or args.run_id in (".", "..") or any(c in args.run_id for c in "/\\")):
+        raise MangaEvalError(f"--run-id {args.run_id!r}: must be a plain folder name (no '/', '\\', '.' or '..')")
     catalog = load_model_catalog()
     configurations = load_configurations(args.config_file, catalog)
     configs = select_configurations(configurations, _split(args.configs))
@@ -239,6 +243,10 @@ def cmd_score_selfcheck(args: argparse.Namespace) -> int:
     from mangaeval.scoring.selfcheck import format_report, run_selfcheck, unmet_targets
 
     dataset = load_dataset(args.dataset)
+    if args.intents:
+        unknown = sorted(set(_split(args.intents)) - {c.intent for c in dataset.cases})
+        if unknown:
+            raise MangaEvalError(f"--intents: unknown or empty intent(s) {unknown} in dataset {dataset.version}")
     cases = [c for c in dataset.cases if not args.intents or c.intent in _split(args.intents)]
     report = run_selfcheck(cases, Scorer(load_scoring_config(args.scoring)))
     report["dataset_version"] = dataset.version

@@ -144,7 +144,7 @@ def cmd_rebuild_totals(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    from mangaeval.argtypes import float_in, iso_time, positive_float, positive_int, share
+    from mangaeval.argtypes import float_in, iso_time, positive_int, share
 
     ab = sub.add_parser("ab", help="A/B tests between configurations on live traffic").add_subparsers(dest="ab_command", required=True)
     analyze = ab.add_parser("analyze", help="analyse an experiment from request (and session) event files")
@@ -162,7 +162,7 @@ def register(sub: Any) -> None:
     sim.add_argument("--sessions", type=positive_int, default=20_000, help="sessions in all (both arms)")
     sim.add_argument("--treatment-share", type=share, default=0.5)
     sim.add_argument("--imbalance", type=float_in(0, 1, high_open=True), default=0.0, help="share of treatment sessions lost (a sample-ratio mismatch)")
-    sim.add_argument("--days", type=positive_float, default=7.0)
+    sim.add_argument("--days", type=float_in(0, 3660, low_open=True), default=7.0)
     sim.add_argument("--seed", type=int, default=0)
     for name, helptext in (("quality", "absolute"), ("cost", "USD per request"), ("latency", "ms on the median"),
                            ("error-rate", "absolute"), ("cart-add", "absolute"), ("escalated", "absolute"),

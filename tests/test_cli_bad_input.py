@@ -84,6 +84,8 @@ def test_evaluate_bad_options_fail_before_any_call(capsys, tmp_path, option, val
     (["--override", "bogus=1"], "bad double override 'bogus=1'"),
     (["--override", "throttle_rate=2"], "throttle_rate must be in [0, 1]"),
     (["--override", "verbosity=-0.1"], "verbosity must be in [0, 1]"),
+    (["--override", "internal_error_rate=1.5"], "internal_error_rate must be in [0, 1]"),
+    (["--override", "stream_error_rate=3"], "stream_error_rate must be in [0, 1]"),
     (["--override", "tokens_per_s=inf"], "tokens_per_s must be a finite number"),
     (["--profiles", "/nonexistent/profiles.yaml"], "/nonexistent/profiles.yaml: cannot read double profiles"),
     (["--idle-timeout", "-3"], "argument --idle-timeout: must be a number >= 0, got '-3'"),
@@ -202,7 +204,8 @@ def test_decide_refuses_text_in_a_number_column(capsys, tmp_path, results_file):
 
 def _evaluate(capsys, tmp_path, url: str) -> tuple[int, str, str]:
     return cli(capsys, "evaluate", "--configs", "nova-micro", "--dataset", "v0", "--limit", "1", "--intents", "faq", "chitchat",
-               "--out", tmp_path, "--cache-dir", tmp_path / "cache", "--endpoint-url", url, "--retry-base-s", "0", "--no-progress")
+               "--out", tmp_path, "--cache-dir", tmp_path / "cache", "--endpoint-url", url, "--retry-base-s", "0", "--no-progress",
+               "--run-id", "errors")
 
 
 def test_evaluate_every_call_failed_exits_1_with_error_counts(capsys, tmp_path):
@@ -217,10 +220,10 @@ def test_evaluate_some_errors_is_a_warning(capsys, tmp_path):
     with running_double(**NO_ERRORS) as double:
         code, out, err = _evaluate(capsys, tmp_path, double.url)
     assert code == 0 and "warning" not in err
-    with running_double(**{**NO_ERRORS, "model_error_rate": 1}) as failing:  # the cache keeps the first run's answers
+    with running_double(**{**NO_ERRORS, "model_error_rate": 1}) as failing:  # the same run again reuses its nova-micro answers
         code, out, err = cli(capsys, "evaluate", "--configs", "nova-micro,haiku-3-5", "--dataset", "v0", "--limit", "1", "--intents", "faq",
                              "chitchat", "--out", tmp_path, "--cache-dir", tmp_path / "cache", "--endpoint-url", failing.url,
-                             "--retry-base-s", "0", "--no-progress")
+                             "--retry-base-s", "0", "--no-progress", "--run-id", "errors")
     assert code == 0, err
     assert "warning: 2 of 4 calls failed: ModelErrorException 2" in err
 

@@ -18,7 +18,7 @@ NUMERIC_FIELDS = (
     "throttle_rate", "timeout_rate", "unavailable_rate", "model_error_rate", "internal_error_rate", "verbosity",
     "guardrail_rate", "content_filter_rate", "stream_error_rate",
 )
-RATE_FIELDS = ("throttle_rate", "timeout_rate", "unavailable_rate", "model_error_rate", "verbosity")  # chances, as skill.*: [0, 1]
+RATE_FIELDS = tuple(f for f in NUMERIC_FIELDS if f.endswith("_rate")) + ("verbosity",)  # chances, as skill.*: [0, 1]
 WHOLE_FIELDS = ("cold_start_calls",)  # counts; every other field is a duration or speed >= 0
 
 

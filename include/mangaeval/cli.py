@@ -61,19 +61,70 @@ def cmd_configs_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_double_serve(args: argparse.Namespace) -> int:
-    from mangaeval.double.profiles import load_profiles, parse_overrides
-    from mangaeval.double.server import make_server
+class _Terminated(Exception):
+    """SIGTERM to `double serve`: leave serve_forever through its clean-up (pidfile removed)."""
 
-    profiles = load_profiles(args.profiles, overrides=parse_overrides(args.override or []))
-    server = make_server(host=args.host, port=args.port, seed=args.seed, time_scale=args.time_scale, profiles=profiles)
-    print(f"model double listening on {server.url} ({len(profiles)} models, seed {args.seed}, time scale {args.time_scale})", flush=True)
+
+def _say(message: str) -> None:
+    """Print, even when whoever read our stdout is gone (a killed parent's pipe): then print nothing more."""
     try:
+        print(message, flush=True)
+    except OSError:
+        sys.stdout = open(os.devnull, "w")
+
+
+def cmd_double_serve(args: argparse.Namespace) -> int:
+    import signal
+
+    from mangaeval.double.profiles import load_profiles, parse_overrides
+    from mangaeval.double.server import make_server, pidfile_for, process_alive, remove_pidfile, watch_lifetime, write_pidfile
+
+    if args.parent_pid and not process_alive(args.parent_pid):
+        raise MangaEvalError(f"--parent-pid {args.parent_pid}: no such process")
+    profiles = load_profiles(args.profiles, overrides=parse_overrides(args.override or []))
+    try:
+        server = make_server(host=args.host, port=args.port, seed=args.seed, time_scale=args.time_scale, profiles=profiles)
+    except OSError as exc:
+        raise MangaEvalError(f"--host {args.host} --port {args.port}: cannot listen there ({exc.strerror or exc})") from None
+    pidfile = args.pidfile or (pidfile_for(args.run_id) if args.run_id else None)
+
+    def terminate(*_: object) -> None:
+        raise _Terminated
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        if pidfile:
+            write_pidfile(pidfile, server.url, args.run_id)
+        lifetime = [f"stops after {args.idle_timeout:g} s without a request"] if args.idle_timeout else []
+        lifetime += [f"stops when process {args.parent_pid} is gone"] if args.parent_pid else []
+        _say(f"model double listening on {server.url} ({len(profiles)} models, seed {args.seed}, time scale {args.time_scale}"
+             f"{''.join('; ' + x for x in lifetime)})")
+        watch_lifetime(server, idle_timeout_s=args.idle_timeout, parent_pid=args.parent_pid)
         server.serve_forever()
-    except KeyboardInterrupt:
+        if server.stop_reason:
+            _say(f"model double stopped: {server.stop_reason}")
+    except (KeyboardInterrupt, _Terminated):
         pass
     finally:
         server.server_close()
+        if pidfile:
+            remove_pidfile(pidfile)
+    return 0
+
+
+def cmd_double_stop(args: argparse.Namespace) -> int:
+    from mangaeval.double.server import pidfile_for, stop_by_pidfile
+
+    pidfile = args.pidfile or pidfile_for(args.run_id)
+    result = stop_by_pidfile(pidfile)
+    if result["pid"] is None:
+        raise MangaEvalError(f"{pidfile}: no such pidfile: no model double recorded" + (f" for run {args.run_id}" if args.run_id else ""))
+    if args.json:
+        _print_json(result)
+    elif result["stopped"]:
+        print(f"stopped the model double pid {result['pid']} ({pidfile})")
+    else:
+        print(f"{pidfile}: pid {result['pid']} is gone or not a model double: nothing stopped, pidfile removed")
     return 0
 
 
@@ -104,6 +155,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from mangaeval.scoring import Scorer, load_scoring_config
     from mangaeval.summary import format_summary, summarize
 
+    if args.double_override:
+        from mangaeval.double.profiles import parse_overrides
+
+        parse_overrides(args.double_override)  # bad NAME=VALUE: a message now, not a double that fails to start
+    if not _split(args.configs):
+        raise MangaEvalError("--configs: no configuration id given")
+    if args.run_id is not None and (not args.run_id.strip() or args.run_id in (".", "..") or any(c in args.run_id for c in "/\\")):
+        raise MangaEvalError(f"--run-id {args.run_id!r}: must be a plain folder name (no '/', '\\', '.' or '..')")
     catalog = load_model_catalog()
     configurations = load_configurations(args.config_file, catalog)
     configs = select_configurations(configurations, _split(args.configs))
@@ -159,6 +218,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"\nrun {run_id}: {len(frame)} rows ({stats.ok} ok, {stats.errors} error), "
               f"{stats.calls_made} model calls, {stats.cache_hits} cache hits, {stats.elapsed_s:.1f}s")
         print(f"results: {results_path}")
+    return _report_errors(stats)
+
+
+EXIT_ALL_FAILED = 1  # not bad input: the endpoint or the models failed every call
+
+
+def _report_errors(stats: Any) -> int:
+    """Error counts by code on stderr: a warning when some calls failed, an error (exit 1) when all did."""
+    if not stats.errors:
+        return 0
+    rows = stats.ok + stats.errors
+    counts = ", ".join(f"{code or 'unknown'} {n}" for code, n in stats.error_codes.most_common())
+    if stats.ok == 0:
+        print(f"mangaeval: error: every call failed ({stats.errors} of {rows}): {counts}", file=sys.stderr)
+        return EXIT_ALL_FAILED
+    print(f"mangaeval: warning: {stats.errors} of {rows} calls failed: {counts}", file=sys.stderr)
     return 0
 
 
@@ -168,6 +243,10 @@ def cmd_score_selfcheck(args: argparse.Namespace) -> int:
     from mangaeval.scoring.selfcheck import format_report, run_selfcheck, unmet_targets
 
     dataset = load_dataset(args.dataset)
+    if args.intents:
+        unknown = sorted(set(_split(args.intents)) - {c.intent for c in dataset.cases})
+        if unknown:
+            raise MangaEvalError(f"--intents: unknown or empty intent(s) {unknown} in dataset {dataset.version}")
     cases = [c for c in dataset.cases if not args.intents or c.intent in _split(args.intents)]
     report = run_selfcheck(cases, Scorer(load_scoring_config(args.scoring)))
     report["dataset_version"] = dataset.version
@@ -187,6 +266,9 @@ def cmd_score_results(args: argparse.Namespace) -> int:
     from mangaeval.summary import format_summary, summarize
 
     frame = read_results(args.results)
+    missing = [c for c in ("dataset_version", "test_id", "status", "response_text") if c not in frame.columns]
+    if missing:
+        raise MangaEvalError(f"{args.results}: missing column(s) {missing} of the result-row layout")
     versions = sorted(set(frame["dataset_version"].dropna()))
     if len(versions) != 1:
         raise MangaEvalError(f"{args.results}: expected results of one dataset version, found {versions}")
@@ -371,6 +453,7 @@ def _split(values: list[str] | str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mangaeval.argtypes import non_negative_float, port, positive_int
     from mangaeval.golden import DEFAULT_SAMPLE_SEED
     from mangaeval.paths import DATA_DIR
 
@@ -384,7 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=cmd_golden_validate)
     generate = golden.add_parser("generate", help="regenerate a dataset version from include/store_data")
     generate.add_argument("--version", required=True)
-    generate.add_argument("--per-intent", type=int, required=True)
+    generate.add_argument("--per-intent", type=positive_int, required=True)
     generate.add_argument("--seed", type=int, default=20261122)
     generate.add_argument("--out", type=Path)
     generate.add_argument("--edge-cases", action="store_true", help="add long/short/emoji/typo/ambiguous/unanswerable/injection cases")
@@ -400,12 +483,23 @@ def build_parser() -> argparse.ArgumentParser:
     double = sub.add_parser("double", help="the Bedrock model double").add_subparsers(dest="double_command", required=True)
     serve = double.add_parser("serve", help="run the model double on its own")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--port", type=port, default=8765, help="0 = any free port")
     serve.add_argument("--seed", type=int, default=0)
-    serve.add_argument("--time-scale", type=float, default=1.0, help="1 = real time, 0 = no waiting (latency still reported)")
+    serve.add_argument("--time-scale", type=non_negative_float, default=1.0, help="1 = real time, 0 = no waiting (latency still reported)")
     serve.add_argument("--profiles", type=Path)
     serve.add_argument("--override", action="append", help="NAME=VALUE applied to every model profile, e.g. throttle_rate=0.3")
+    serve.add_argument("--idle-timeout", type=non_negative_float, metavar="SECONDS",
+                       help="stop after this long without a request (default 0: never)")
+    serve.add_argument("--parent-pid", type=positive_int, metavar="PID", help="stop within a second of this process being gone")
+    serve.add_argument("--pidfile", type=Path, help="record pid and url here while serving (read by `double stop`)")
+    serve.add_argument("--run-id", help="the run this double serves; its pidfile defaults to data/double/RUN_ID.pid")
     serve.set_defaults(func=cmd_double_serve)
+    stop = double.add_parser("stop", help="stop a double by its pidfile or run id (a stale double of a killed run)")
+    which = stop.add_mutually_exclusive_group(required=True)
+    which.add_argument("--pidfile", type=Path)
+    which.add_argument("--run-id")
+    stop.add_argument("--json", action="store_true")
+    stop.set_defaults(func=cmd_double_stop)
 
     ev = sub.add_parser("evaluate", help="run configurations against a golden dataset")
     ev.add_argument("--configs", required=True, nargs="+", help="configuration ids (comma or space separated)")
@@ -423,13 +517,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--config-file", type=Path)
     ev.add_argument("--run-id")
     ev.add_argument("--stream", action="store_true", help="use converse-stream instead of converse")
-    ev.add_argument("--concurrency", type=int, help="calls in flight per model (default: include/config/quotas.yaml)")
+    ev.add_argument("--concurrency", type=positive_int, help="calls in flight per model (default: include/config/quotas.yaml)")
     ev.add_argument("--endpoint-url", help="Bedrock Runtime endpoint (default: env, else a model double is started)")
     ev.add_argument("--aws", action="store_true", help="call real AWS Bedrock (default endpoint) instead of the double")
     ev.add_argument("--seed", type=int, default=0, help="seed of the started model double")
-    ev.add_argument("--time-scale", type=float, default=0.0, help="time scale of the started model double")
+    ev.add_argument("--time-scale", type=non_negative_float, default=0.0, help="time scale of the started model double")
     ev.add_argument("--double-override", action="append", help="NAME=VALUE profile override for the started double")
-    ev.add_argument("--retry-base-s", type=float, default=None, help="base of the exponential retry backoff")
+    ev.add_argument("--retry-base-s", type=non_negative_float, default=None, help="base of the exponential retry backoff")
     ev.add_argument("--judge", metavar="CONFIG_ID", help="add the LLM-as-judge dimension, judged by this configuration (off by default)")
     ev.add_argument("--no-progress", action="store_true")
     ev.add_argument("--json", action="store_true")

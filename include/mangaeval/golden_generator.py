@@ -471,9 +471,11 @@ def write_dataset(out_dir: Path, version: str, cases: list[GoldenCase], generato
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mangaeval.argtypes import positive_int
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--version", required=True)
-    parser.add_argument("--per-intent", type=int, required=True)
+    parser.add_argument("--per-intent", type=positive_int, required=True)
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--edge-cases", action="store_true", help="add the edge-case schedule (dataset v1 on)")
@@ -481,7 +483,12 @@ def main(argv: list[str] | None = None) -> int:
     cases = generate_cases(args.per_intent, args.seed, edge_cases=args.edge_cases)
     out = args.out or GOLDEN_DIR / args.version
     command = f"mangaeval.golden_generator --version {args.version} --per-intent {args.per_intent} --seed {args.seed}"
-    manifest = write_dataset(out, args.version, cases, command + (" --edge-cases" if args.edge_cases else ""))
+    try:
+        manifest = write_dataset(out, args.version, cases, command + (" --edge-cases" if args.edge_cases else ""))
+    except OSError as exc:
+        from mangaeval.errors import MangaEvalError
+
+        raise MangaEvalError(f"{out}: cannot write the dataset ({exc.strerror or exc})") from None
     print(f"wrote {manifest['total_cases']} cases to {out}")
     return 0
 

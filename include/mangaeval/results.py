@@ -8,6 +8,8 @@ from typing import Any, Iterable
 import pandas as pd
 import pyarrow as pa
 
+from mangaeval.errors import MangaEvalError
+
 RESULT_SCHEMA = pa.schema([
     ("run_id", pa.string()),
     ("config_id", pa.string()),
@@ -64,9 +66,53 @@ def write_results(frame: pd.DataFrame, path: Path) -> Path:
 
 
 def read_results(path: Path) -> pd.DataFrame:
-    """Read one Parquet file or every `*.parquet` under a folder."""
+    """Read one Parquet file or every `*.parquet` under a folder, each checked against the layout's column types
+    (ResultsError naming the file, column and a row when it does not fit)."""
     path = Path(path)
+    if not path.exists():
+        raise ResultsError(f"{path}: no such results file or folder")
     files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
     if not files:
-        raise FileNotFoundError(f"{path}: no result Parquet files")
-    return pd.concat([pd.read_parquet(f, dtype_backend="pyarrow") for f in files], ignore_index=True)
+        raise ResultsError(f"{path}: no result Parquet files")
+    frames = []
+    for f in files:
+        try:
+            frame = pd.read_parquet(f, dtype_backend="pyarrow")
+        except (OSError, pa.ArrowException) as exc:
+            raise ResultsError(f"{f}: not a readable Parquet file ({exc})") from None
+        frames.append(conform_types(frame, str(f)))
+    return pd.concat(frames, ignore_index=True)
+
+
+class ResultsError(MangaEvalError):
+    """A results file is missing, unreadable or does not fit the result-row layout."""
+
+
+_KIND = {pa.int64(): "whole numbers", pa.int32(): "whole numbers", pa.float64(): "numbers", pa.string(): "text", pa.bool_(): "true/false"}
+
+
+def conform_types(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    """The frame with each layout column it has cast to the layout's type (e.g. 812.0 in latency_ms -> 812); a value
+    the cast would change or cannot read (812.5, 'free') is a ResultsError naming `where`, the column and the row."""
+    cast = {}
+    for column in RESULT_SCHEMA:
+        if column.name not in frame.columns:
+            continue
+        try:
+            values = pa.array(frame[column.name], from_pandas=True)
+            if values.type != column.type:
+                cast[column.name] = pd.Series(pd.arrays.ArrowExtensionArray(values.cast(column.type)), index=frame.index)
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
+            raise ResultsError(_type_problem(frame, column, where)) from None
+    return frame.assign(**cast) if cast else frame
+
+
+def _type_problem(frame: pd.DataFrame, column: pa.Field, where: str) -> str:
+    what = f"{where}: column '{column.name}' must hold {_KIND.get(column.type, str(column.type))} ({column.type})"
+    for i, value in enumerate(frame[column.name]):
+        try:
+            pa.array([value], from_pandas=True).cast(column.type)
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
+            ids = ", ".join(f"{key} {frame[key].iloc[i]}" for key in ("test_id", "config_id") if key in frame.columns)
+            return f"{what}; row {i}{f' ({ids})' if ids else ''} has {value!r}"
+    return what

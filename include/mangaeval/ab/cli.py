@@ -144,23 +144,25 @@ def cmd_rebuild_totals(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
+    from mangaeval.argtypes import float_in, iso_time, positive_int, share
+
     ab = sub.add_parser("ab", help="A/B tests between configurations on live traffic").add_subparsers(dest="ab_command", required=True)
     analyze = ab.add_parser("analyze", help="analyse an experiment from request (and session) event files")
     analyze.add_argument("--requests", required=True, type=Path, help="request events, JSON Lines or Parquet")
     analyze.add_argument("--sessions", type=Path, help="session events, JSON Lines or Parquet")
     analyze.add_argument("--experiment", required=True, help="experiment id (unregistered ids use the documented defaults)")
-    analyze.add_argument("--treatment-share", type=float, help="the configured treatment share (default: the experiment's)")
-    analyze.add_argument("--as-of", help="analyse events up to this ISO-8601 time (default: the last event)")
+    analyze.add_argument("--treatment-share", type=share, help="the configured treatment share (default: the experiment's)")
+    analyze.add_argument("--as-of", type=iso_time, help="analyse events up to this ISO-8601 time (default: the last event)")
     analyze.add_argument("--experiments-file", type=Path, help="default: include/config/experiments.yaml")
     analyze.add_argument("--json", action="store_true")
     analyze.set_defaults(func=cmd_analyze)
 
     sim = ab.add_parser("simulate", help="write simulated events with chosen true effects (demos, tests)")
     sim.add_argument("--experiment", required=True)
-    sim.add_argument("--sessions", type=int, default=20_000, help="sessions in all (both arms)")
-    sim.add_argument("--treatment-share", type=float, default=0.5)
-    sim.add_argument("--imbalance", type=float, default=0.0, help="share of treatment sessions lost (a sample-ratio mismatch)")
-    sim.add_argument("--days", type=float, default=7.0)
+    sim.add_argument("--sessions", type=positive_int, default=20_000, help="sessions in all (both arms)")
+    sim.add_argument("--treatment-share", type=share, default=0.5)
+    sim.add_argument("--imbalance", type=float_in(0, 1, high_open=True), default=0.0, help="share of treatment sessions lost (a sample-ratio mismatch)")
+    sim.add_argument("--days", type=float_in(0, 3660, low_open=True), default=7.0)
     sim.add_argument("--seed", type=int, default=0)
     for name, helptext in (("quality", "absolute"), ("cost", "USD per request"), ("latency", "ms on the median"),
                            ("error-rate", "absolute"), ("cart-add", "absolute"), ("escalated", "absolute"),
@@ -172,7 +174,7 @@ def register(sub: Any) -> None:
 
     assign = ab.add_parser("assign", help="the arm of each session (the chatbot's stable assignment)")
     assign.add_argument("--experiment", required=True)
-    assign.add_argument("--treatment-share", type=float)
+    assign.add_argument("--treatment-share", type=share)
     assign.add_argument("--experiments-file", type=Path)
     assign.add_argument("session_ids", nargs="+")
     assign.add_argument("--json", action="store_true")

@@ -128,9 +128,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _thresholds(parser: argparse.ArgumentParser) -> None:
+    from mangaeval.argtypes import positive_int
+
     parser.add_argument("--policy", type=Path, help="canary policy file (default include/config/canary.yaml)")
     group = parser.add_argument_group("thresholds (override the policy file)")
-    group.add_argument("--min-requests", type=int, help="floor of requests per side under the power-based minimum (default 100)")
+    group.add_argument("--min-requests", type=positive_int, help="floor of requests per side under the power-based minimum (default 100)")
     group.add_argument("--power", type=float, help="each test's target power at its margin (default 0.8)")
     group.add_argument("--alpha", type=float, help="promotion-side significance (default 0.05)")
     group.add_argument("--fail-alpha", type=float, help="rollback-side significance per stage (default 0.0125)")
@@ -143,12 +145,14 @@ def _thresholds(parser: argparse.ArgumentParser) -> None:
 
 
 def register(sub) -> None:
+    from mangaeval.argtypes import positive_float
+
     canary = sub.add_parser("canary", help="canary rollouts: plan, judge a stage, replay the field scenarios, show the split")
     commands = canary.add_subparsers(dest="canary_command", required=True)
 
     plan = commands.add_parser("plan", help="how long each stage will take at the configured volume, and what it can detect")
     plan.add_argument("--intents", nargs="+", default=["*"], help="the intents the candidate covers (default: every intent)")
-    plan.add_argument("--messages-per-day", type=float, help="volume (default: routing_policy.yaml's messages_per_day)")
+    plan.add_argument("--messages-per-day", type=positive_float, help="volume (default: routing_policy.yaml's messages_per_day)")
     plan.add_argument("--policy", type=Path, help="canary policy file (default include/config/canary.yaml)")
     plan.add_argument("--json", action="store_true")
     plan.set_defaults(func=cmd_plan)
@@ -165,7 +169,7 @@ def register(sub) -> None:
                           help="a-d: the field's scenarios; e: a candidate whose every call fails (its warm-up stops the rollout)")
     simulate.add_argument("--seed", type=int, default=1)
     simulate.add_argument("--intents", nargs="+", help="run on these intents' real traffic instead of the scenario's (recommendation)")
-    simulate.add_argument("--messages-per-day", type=float, help="volume (default: routing_policy.yaml's messages_per_day)")
+    simulate.add_argument("--messages-per-day", type=positive_float, help="volume (default: routing_policy.yaml's messages_per_day)")
     simulate.add_argument("--policy", type=Path, help="canary policy file (default include/config/canary.yaml)")
     simulate.add_argument("--json", action="store_true")
     simulate.set_defaults(func=cmd_simulate)

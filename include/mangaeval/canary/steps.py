@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from datetime import datetime, timezone
 from typing import Any
@@ -177,7 +178,8 @@ def _live_warm_up(doc: dict[str, Any], plan: RolloutPlan, experiment_id: str):
     from mangaeval.pipeline import steps as pipeline_steps
 
     config = ModelConfig(**doc["candidate"]) if doc.get("candidate") else load_configurations()[plan.candidate_config_id]
-    double = pipeline_steps.start_double_if_needed(f"canary-{plan.rollout_id}")  # no endpoint configured: the local double
+    # no endpoint configured: the local double, started and stopped in this task's process (it stops itself if we are killed)
+    double = pipeline_steps.start_double_if_needed(f"canary-{plan.rollout_id}", parent_pid=os.getpid())
     try:
         return live_warm_up(config, plan.intents, plan.warmup_requests, experiment_id, datetime.now(timezone.utc).replace(tzinfo=None),
                             endpoint_url=double["endpoint_url"], sagemaker_endpoint_url=double.get("sagemaker_endpoint_url"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,21 @@ NUMERIC_FIELDS = (
     "throttle_rate", "timeout_rate", "unavailable_rate", "model_error_rate", "internal_error_rate", "verbosity",
     "guardrail_rate", "content_filter_rate", "stream_error_rate",
 )
+RATE_FIELDS = tuple(f for f in NUMERIC_FIELDS if f.endswith("_rate")) + ("verbosity",)  # chances, as skill.*: [0, 1]
+WHOLE_FIELDS = ("cold_start_calls",)  # counts; every other field is a duration or speed >= 0
+
+
+def field_problem(name: str, value: Any) -> str | None:
+    """What is wrong with a profile field's value (None: nothing): finite, >= 0, rates at most 1, counts whole."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return f"{name} must be a finite number, got {value!r}"
+    if (name in RATE_FIELDS or name.startswith("skill.")) and not 0 <= value <= 1:
+        return f"{name} must be in [0, 1], got {value:g}"
+    if value < 0:
+        return f"{name} must be >= 0, got {value:g}"
+    if name in WHOLE_FIELDS and value != int(value):
+        return f"{name} must be a whole number, got {value:g}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -60,6 +76,9 @@ def parse_overrides(pairs: list[str]) -> dict[str, float]:
             overrides[name] = float(value)
         except ValueError:
             raise ConfigError([f"bad double override '{pair}': '{value}' is not a number"]) from None
+        problem = field_problem(name, overrides[name])
+        if problem:
+            raise ConfigError([f"bad double override '{pair}': {problem}"])
     return overrides
 
 
@@ -67,7 +86,14 @@ def load_profiles(
     path: Path | None = None, models_path: Path | None = None, overrides: dict[str, float] | None = None
 ) -> dict[str, Profile]:
     path = Path(path or CONFIG_DIR / "double_profiles.yaml")
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read double profiles ({exc.strerror or exc})"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: not valid YAML ({exc})"]) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("classes") or {}, dict) or not isinstance(doc.get("models") or {}, dict):
+        raise ConfigError([f"{path}: expected a mapping with 'classes' (and optional 'models') mappings"])
     classes = doc.get("classes") or {}
     per_model = doc.get("models") or {}
     profiles: dict[str, Profile] = {}
@@ -76,11 +102,21 @@ def load_profiles(
         if spec.tier not in classes:
             problems.append(f"{path}: no class '{spec.tier}' for model '{model_id}'")
             continue
-        merged = _merge(classes[spec.tier], per_model.get(model_id, {}))
+        specs = (classes[spec.tier], per_model.get(model_id) or {})
+        if not all(isinstance(s, dict) and isinstance(s.get("skill", {}), dict) for s in specs):
+            problems.append(f"{path}: model '{model_id}': expected a mapping of field: number (skill: a mapping of intent: number)")
+            continue
+        merged = _merge(*specs)
         merged.update(overrides or {})
         unknown = set(merged) - set(NUMERIC_FIELDS) - {"skill"}
         if unknown:
             problems.append(f"{path}: model '{model_id}': unknown field(s) {sorted(unknown)}")
+            continue
+        bad = [field_problem(k, v) for k, v in merged.items() if k != "skill"]
+        bad += [field_problem(f"skill.{intent}", v) for intent, v in merged["skill"].items()]
+        bad = [p for p in bad if p]
+        if bad:
+            problems.extend(f"{path}: model '{model_id}': {p}" for p in bad)
             continue
         profile = Profile(model_id=model_id, max_output_tokens=spec.max_output_tokens,
                           **{k: v for k, v in merged.items() if k != "skill"}, skill=merged["skill"])

@@ -11,8 +11,11 @@ botocore raises the same exception classes with the same messages it raises agai
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -22,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import unquote
 
 from mangaeval.double.eventstream import encode_event, encode_exception
@@ -50,6 +53,24 @@ class ModelDouble:
     refused: Counter = field(default_factory=Counter)  # requests refused by a rule, per error type
     occurrences: Counter = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    in_flight: int = 0
+    last_activity: float = field(default_factory=time.monotonic)
+
+    @contextlib.contextmanager
+    def activity(self) -> Iterator[None]:
+        """Around each request: the double is idle only while no request is in flight (see `idle_s`)."""
+        with self.lock:
+            self.in_flight += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+                self.last_activity = time.monotonic()
+
+    def idle_s(self) -> float:
+        with self.lock:
+            return 0.0 if self.in_flight else time.monotonic() - self.last_activity
 
     def answer(self, requested_id: str, body: dict[str, Any]) -> DoubleError | DoubleReply:
         """A Converse request to `requested_id` (a model id, an inference profile id or an endpoint ARN)."""
@@ -131,6 +152,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(error.status, {"message": error.message}, {"x-amzn-ErrorType": f"{error.error_type}:http://internal.amazon.com/coral/com.amazon.bedrock/"})
 
     def do_GET(self) -> None:
+        with self.double.activity():
+            self._get()
+
+    def do_POST(self) -> None:
+        with self.double.activity():
+            self._post()
+
+    def _get(self) -> None:
         if self.path == "/_double/stats":
             self._send_json(200, self.double.stats())
         elif self.path == "/ping":
@@ -138,7 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send_json(404, {"message": f"no route {self.path}"})
 
-    def do_POST(self) -> None:
+    def _post(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         if self.path == "/_double/reset":
@@ -231,6 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
 class DoubleHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
+    stop_reason: str | None = None  # set by watch_lifetime when it stops the server
 
     def __init__(self, address: tuple[str, int], double: ModelDouble):
         handler = type("BoundHandler", (_Handler,), {"double": double})
@@ -270,17 +300,155 @@ class DoubleInThread:
         self.thread.join(timeout=5)
 
 
+def process_alive(pid: int) -> bool:
+    """True while `pid` runs; a zombie (exited, not yet reaped by its parent) counts as gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): os.kill is all we know
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def watch_lifetime(server: "DoubleHTTPServer", *, idle_timeout_s: float | None = None, parent_pid: int | None = None,
+                   poll_s: float = 1.0) -> threading.Thread | None:
+    """Stop `server` (serve_forever returns, `server.stop_reason` says why) when `parent_pid` is gone or no request
+    came for `idle_timeout_s` seconds. A double started for someone must not outlive them: its parent's SIGKILL
+    runs no clean-up, and an Airflow run killed from outside never runs its teardown task."""
+    if not idle_timeout_s and not parent_pid:
+        return None
+    is_our_parent = parent_pid == os.getppid()
+    poll_s = min(poll_s, idle_timeout_s / 4) if idle_timeout_s else poll_s
+
+    def reason() -> str | None:
+        if parent_pid and ((is_our_parent and os.getppid() != parent_pid) or not process_alive(parent_pid)):
+            return f"parent process {parent_pid} is gone"
+        if idle_timeout_s and server.double.idle_s() >= idle_timeout_s:
+            return f"no request for {idle_timeout_s:g} s (idle timeout)"
+        return None
+
+    def loop() -> None:
+        while not (why := reason()):
+            time.sleep(poll_s)
+        server.stop_reason = why
+        server.shutdown()
+
+    thread = threading.Thread(target=loop, name="model-double-watchdog", daemon=True)
+    thread.start()
+    return thread
+
+
+# ---- pidfiles: how a teardown task or a later run finds a double it did not start itself ----------------------------
+
+def pidfile_for(run_id: str, folder: Path | None = None) -> Path:
+    """Where the double of a run records itself (`double serve --run-id`, `double stop --run-id`)."""
+    from mangaeval.paths import DATA_DIR
+
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run_id)
+    return Path(folder or DATA_DIR / "double") / f"{safe}.pid"
+
+
+def write_pidfile(path: Path, url: str, run_id: str | None) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps({"pid": os.getpid(), "url": url, "run_id": run_id,
+                               "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def remove_pidfile(path: Path, pid: int | None = None) -> None:
+    """Remove `path` if it still names `pid` (default: this process): a newer double's pidfile is left alone."""
+    with contextlib.suppress(OSError, ValueError):
+        if read_pidfile(path).get("pid") == (pid or os.getpid()):
+            Path(path).unlink()
+
+
+def read_pidfile(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        from mangaeval.errors import MangaEvalError
+
+        raise MangaEvalError(f"{path}: not a model double pidfile ({exc})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("pid"), int) or doc["pid"] < 1:
+        from mangaeval.errors import MangaEvalError
+
+        raise MangaEvalError(f"{path}: not a model double pidfile (no pid)")
+    return doc
+
+
+def is_double(pid: int) -> bool:
+    """Whether `pid` runs `mangaeval ... double serve` (so a reused pid of another program is never signalled)."""
+    if not process_alive(pid):
+        return False
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True  # no /proc: cannot tell, trust the pidfile
+    return b"double" in argv and b"serve" in argv
+
+
+def stop_pid(pid: int, timeout_s: float = 5.0) -> bool:
+    """SIGTERM a double, SIGKILL if it has not exited within `timeout_s`; False if `pid` is not a running double."""
+    if not is_double(pid):
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while process_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if process_alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return True
+
+
+def stop_by_pidfile(path: Path, timeout_s: float = 5.0) -> dict[str, Any]:
+    """Stop the double a pidfile names; the pidfile is removed either way. Returns what was found and done."""
+    doc = read_pidfile(path)
+    if not doc:
+        return {"pidfile": str(path), "pid": None, "stopped": False, "why": "no pidfile"}
+    stopped = stop_pid(doc["pid"], timeout_s)
+    with contextlib.suppress(FileNotFoundError):
+        Path(path).unlink()
+    return {"pidfile": str(path), "pid": doc["pid"], "run_id": doc.get("run_id"), "stopped": stopped,
+            "why": "stopped" if stopped else "stale pidfile: that process is gone or is not a model double"}
+
+
+def _lifetime_args(idle_timeout_s: float | None, parent_pid: int | None, pidfile: Path | None, run_id: str | None) -> list[str]:
+    args = []
+    if idle_timeout_s:
+        args += ["--idle-timeout", str(idle_timeout_s)]
+    if parent_pid:
+        args += ["--parent-pid", str(parent_pid)]
+    if pidfile:
+        args += ["--pidfile", str(pidfile)]
+    if run_id:
+        args += ["--run-id", run_id]
+    return args
+
+
 class DoubleProcess:
-    """The double in a child process (the CLI, the DAG, benchmarks): its own core, not our GIL."""
+    """The double in a child process (the CLI, the benchmarks): its own core, not our GIL. It watches this process
+    (--parent-pid) and stops within a second of it being gone, even when we are SIGKILLed and __exit__ never runs."""
 
     def __init__(self, seed: int = 0, time_scale: float = 1.0, overrides: list[str] | None = None,
-                 profiles_path: Path | None = None):
+                 profiles_path: Path | None = None, idle_timeout_s: float | None = None):
         self.args = [sys.executable, "-m", "mangaeval.cli", "double", "serve", "--port", "0",
                      "--seed", str(seed), "--time-scale", str(time_scale)]
         for pair in overrides or []:
             self.args += ["--override", pair]
         if profiles_path:
             self.args += ["--profiles", str(profiles_path)]
+        self.args += _lifetime_args(idle_timeout_s, os.getpid(), None, None)
         self.proc: subprocess.Popen | None = None
         self.url = ""
 
@@ -290,7 +458,13 @@ class DoubleProcess:
         match = re.search(r"(http://\S+)", line or "")
         if not match:
             self.proc.kill()
-            raise RuntimeError(f"model double failed to start: {line}{self.proc.stderr.read()}")
+            self.proc.wait()
+            problem = f"{line}{self.proc.stderr.read()}".strip()
+            if self.proc.returncode == 2:  # the double refused its arguments (profiles, overrides): bad input
+                from mangaeval.errors import MangaEvalError
+
+                raise MangaEvalError(f"model double did not start: {problem.removeprefix('mangaeval: error: ')}")
+            raise RuntimeError(f"model double failed to start: {problem}")
         self.url = match.group(1)
         return self
 
@@ -303,18 +477,25 @@ class DoubleProcess:
                 self.proc.kill()
 
 
+DEFAULT_IDLE_TIMEOUT_S = 15 * 60.0  # a detached double with no request for this long stops itself
+
+
 def start_detached(log_path: Path, seed: int = 0, time_scale: float = 0.0, timeout_s: float = 30.0,
-                   overrides: list[str] | None = None) -> tuple[str, int]:
+                   overrides: list[str] | None = None, *, idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S,
+                   parent_pid: int | None = None, pidfile: Path | None = None, run_id: str | None = None) -> tuple[str, int]:
     """Start the double as a process that outlives its caller (an Airflow setup task); returns (url, pid).
 
     Its output goes to `log_path`, not a pipe, so it keeps running after the starting task's process exits.
-    Stop it with `stop_detached(pid)` (the matching teardown task).
+    Stop it with `stop_by_pidfile(pidfile)` or `stop_detached(pid)` (the matching teardown task). When that never
+    runs (the whole DAG run killed), it stops itself after `idle_timeout_s` without a request (None: never), and
+    when `parent_pid` is given, as soon as that process is gone. `pidfile` records its pid and url for `double stop`.
     """
     log_path = Path(log_path)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, "-m", "mangaeval.cli", "double", "serve", "--port", "0", "--seed", str(seed), "--time-scale", str(time_scale)]
     for pair in overrides or []:
         args += ["--override", pair]
+    args += _lifetime_args(idle_timeout_s, parent_pid, pidfile, run_id)
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + timeout_s
@@ -330,12 +511,5 @@ def start_detached(log_path: Path, seed: int = 0, time_scale: float = 0.0, timeo
 
 
 def stop_detached(pid: int) -> bool:
-    """Stop a double started by `start_detached`; False if it was already gone."""
-    import os
-    import signal
-
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    return True
+    """Stop a double started by `start_detached`; False if it was already gone (or the pid is no longer a double)."""
+    return stop_pid(pid)

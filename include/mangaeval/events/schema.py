@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import pandas as pd
+import pyarrow as pa
 
 from mangaeval.errors import MangaEvalError
 
@@ -155,19 +156,27 @@ PARSERS: dict[str, Callable[..., dict[str, Any]]] = {"requests": parse_request, 
 def _records(path: Path) -> Iterable[tuple[int, Any, str | None]]:
     """(line or row number, record or None, parse problem) for a JSON Lines or Parquet file."""
     if path.suffix == ".parquet":
-        frame = pd.read_parquet(path)
+        try:
+            frame = pd.read_parquet(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise MangaEvalError(f"{path}: not a readable Parquet file ({exc})") from None
         for number, record in enumerate(frame.to_dict(orient="records"), start=1):
             yield number, {k: (None if _empty(v) else (v.isoformat() if isinstance(v, (pd.Timestamp, datetime)) and v.tzinfo else v))
                            for k, v in record.items()}, None
         return
     with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield number, json.loads(line), None
-            except json.JSONDecodeError as exc:
-                yield number, line.rstrip("\n"), f"invalid JSON ({exc.msg} at column {exc.colno})"
+        number = 0
+        try:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    yield number, json.loads(line), None
+                except json.JSONDecodeError as exc:
+                    yield number, line.rstrip("\n"), f"invalid JSON ({exc.msg} at column {exc.colno})"
+        except UnicodeDecodeError as exc:
+            raise MangaEvalError(f"{path}: not UTF-8 text (a byte that is not UTF-8 after line {number}: {exc.reason}); "
+                                 "event files are JSON Lines in UTF-8, or Parquet") from None
 
 
 def parse_file(path: str | Path, kind: str, intents: Iterable[str] | None = None, source: str | None = None) -> ParsedEvents:

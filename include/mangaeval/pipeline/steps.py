@@ -42,23 +42,45 @@ def configured_endpoint() -> str | None:
     return service_endpoint("bedrock-runtime", active().aws_conn_id)
 
 
-def start_double_if_needed(run_key: str) -> dict[str, Any]:
+def start_double_if_needed(run_key: str, parent_pid: int | None = None) -> dict[str, Any]:
     """Embedded default: no endpoint configured and MANGAEVAL_USE_DOUBLE not 0 -> start the model double
-    (MANGAEVAL_DOUBLE_SEED, _TIME_SCALE and _OVERRIDES="throttle_rate=0.3,..." shape it, for demos and tests)."""
+    (MANGAEVAL_DOUBLE_SEED, _TIME_SCALE and _OVERRIDES="throttle_rate=0.3,..." shape it, for demos and tests).
+
+    The double must not outlive a run killed from outside (its teardown then never runs). The setup task's process
+    exits right after starting it, so nothing of the run is there to watch: it stops itself after
+    MANGAEVAL_DOUBLE_IDLE_TIMEOUT_S (default 900) seconds without a request, and `parent_pid` (a caller that starts
+    and stops it in one process) stops it as soon as that process is gone. Its pidfile (data/double/RUN_KEY.pid)
+    lets the teardown, a retry of this run's setup or `mangaeval double stop --run-id RUN_KEY` stop it."""
     endpoint = configured_endpoint()
     if endpoint or os.environ.get("MANGAEVAL_USE_DOUBLE", "1") == "0":
         return {"endpoint_url": endpoint, "sagemaker_endpoint_url": None, "double_pid": None}  # SageMaker: its connection / the AWS chain
-    from mangaeval.double.server import start_detached
+    from mangaeval.double.server import pidfile_for, start_detached, stop_by_pidfile
+    from mangaeval.errors import MangaEvalError
 
+    pidfile = pidfile_for(run_key, DATA_DIR / "double")
+    try:
+        stale = stop_by_pidfile(pidfile)  # an earlier attempt of this run's setup (the run killed, then cleared)
+        if stale["stopped"]:
+            log.warning("stopped the model double pid %s left by an earlier attempt of %s", stale["pid"], run_key)
+    except MangaEvalError as exc:  # an unreadable pidfile: nothing to stop
+        log.warning("%s; removed", exc)
+        pidfile.unlink(missing_ok=True)
     url, pid = start_detached(DATA_DIR / "double" / f"{_safe(run_key)}.log", seed=int(os.environ.get("MANGAEVAL_DOUBLE_SEED", "0")),
                               time_scale=float(os.environ.get("MANGAEVAL_DOUBLE_TIME_SCALE", "0")),
-                              overrides=[p for p in os.environ.get("MANGAEVAL_DOUBLE_OVERRIDES", "").split(",") if p])
-    log.info("no Bedrock endpoint configured: started the model double at %s (pid %s)", url, pid)
-    return {"endpoint_url": url, "sagemaker_endpoint_url": url, "double_pid": pid}  # the double serves both APIs
+                              overrides=[p for p in os.environ.get("MANGAEVAL_DOUBLE_OVERRIDES", "").split(",") if p],
+                              idle_timeout_s=float(os.environ.get("MANGAEVAL_DOUBLE_IDLE_TIMEOUT_S", "900")) or None,
+                              parent_pid=parent_pid, pidfile=pidfile, run_id=run_key)
+    log.info("no Bedrock endpoint configured: started the model double at %s (pid %s, pidfile %s)", url, pid, pidfile)
+    return {"endpoint_url": url, "sagemaker_endpoint_url": url, "double_pid": pid,  # the double serves both APIs
+            "double_pidfile": str(pidfile)}
 
 
 def stop_double(info: dict[str, Any] | None) -> None:
-    if info and info.get("double_pid"):
+    if info and info.get("double_pidfile"):
+        from mangaeval.double.server import stop_by_pidfile
+
+        stop_by_pidfile(Path(info["double_pidfile"]))
+    elif info and info.get("double_pid"):
         from mangaeval.double.server import stop_detached
 
         stop_detached(int(info["double_pid"]))

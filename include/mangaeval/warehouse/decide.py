@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from mangaeval.errors import MangaEvalError
-from mangaeval.results import RESULT_SCHEMA
+from mangaeval.results import RESULT_SCHEMA, conform_types
 from mangaeval.warehouse.base import Warehouse, connect
 from mangaeval.warehouse.pairs import quality_pairs
 from mangaeval.warehouse.policy import RoutingPolicy, intent_mix_rows, load_policy
@@ -41,7 +41,7 @@ def check_results(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     for column in RESULT_SCHEMA.names:  # optional columns of the layout
         if column not in frame.columns:
             frame = frame.assign(**{column: None})
-    return frame
+    return conform_types(frame, where)  # 812.0 in latency_ms is read as 812; 812.5 is refused naming the row
 
 
 def decisions_document(warehouse: Warehouse, run_id: str) -> dict[str, Any]:

@@ -38,7 +38,7 @@ CANNOT_IMITATE = {
                                          "(stopReason guardrail_intervened, PII masking, trace)",
     "openllmetry__guardrail_converse_stream#0": "amazon.titan-text-express-v1 is not carried, and the double models no guardrail",
     "pydanticai__bedrock_inference_profile_converse#0": "an application-inference-profile ARN of another account: the double "
-                                                        "carries no inference profiles",
+                                                        "knows system-defined cross-region profiles only",
     "pydanticai__bedrock_openai_gpt_5_6_api_rejects_sampling_settings#0": "us.openai.gpt-5.6-sol (an OpenAI model behind a "
                                                                          "cross-region profile) is not carried",
     "pydanticai__bedrock_throttling_error#0": "hand-written upstream (not a recording); the double draws throttling at a rate, "

@@ -15,7 +15,7 @@ import yaml
 from mangaeval.bedrock import BedrockClient, ClientSettings
 from mangaeval.cli import main
 from mangaeval.double.profiles import load_profiles
-from mangaeval.double.server import DoubleInThread, make_server
+from mangaeval.double.server import DoubleInThread
 from mangaeval.models import ModelConfig, load_configurations, load_model_catalog
 from mangaeval.paths import CONFIG_DIR
 from mangaeval.prompts import build_request
@@ -173,12 +173,7 @@ def planted_double(tmp_path_factory):
     path.write_text(yaml.safe_dump(models_with()), encoding="utf-8")
     catalog = load_model_catalog(path)
     profiles = load_profiles(models_path=path, overrides=NO_FAULTS)
-    server = DoubleInThread.__new__(DoubleInThread)
-    import threading
-
-    server.server = make_server(seed=3, time_scale=0, profiles=profiles, catalog=catalog)
-    server.thread = threading.Thread(target=server.server.serve_forever, daemon=True)
-    with server:
+    with DoubleInThread(seed=3, time_scale=0, profiles=profiles, catalog=catalog) as server:
         yield server
 
 

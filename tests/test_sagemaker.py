@@ -4,7 +4,8 @@ endpoint ARN; tokens and latency recorded the same way."""
 
 from __future__ import annotations
 
-import threading
+import json
+import urllib.request
 
 import boto3
 import pytest
@@ -12,7 +13,7 @@ import yaml
 
 from mangaeval.bedrock import BedrockClient, ClientSettings
 from mangaeval.double.profiles import load_profiles
-from mangaeval.double.server import DoubleInThread, make_server
+from mangaeval.double.server import DoubleInThread
 from mangaeval.engine import EngineSettings, EvaluationEngine
 from mangaeval.models import ModelConfig, load_configurations, load_model_catalog
 from mangaeval.paths import CONFIG_DIR
@@ -40,13 +41,13 @@ def test_own_endpoint_through_invoke_endpoint(starter):
         raw = boto3.client("sagemaker-runtime", endpoint_url=double.url, region_name="us-east-1",
                            aws_access_key_id="t", aws_secret_access_key="t")
         body = raw.invoke_endpoint(EndpointName="mangaassist-custom-llm", ContentType="application/json",
-                                   Body=__import__("json").dumps(messages_payload(build_request(config, starter.cases[0]))))["Body"].read()
-        doc = __import__("json").loads(body)
+                                   Body=json.dumps(messages_payload(build_request(config, starter.cases[0]))))["Body"].read()
+        doc = json.loads(body)
         assert doc["choices"][0]["message"]["content"] and doc["usage"]["prompt_tokens"] > 100
         engine = EvaluationEngine(BedrockClient(ClientSettings(endpoint_url=double.url, sagemaker_endpoint_url=double.url)),
                                   load_model_catalog(), EngineSettings(use_cache=False))
         frame, stats = engine.evaluate([config], starter.cases[:5], run_id="r", dataset_version="v0")
-        calls = __import__("json").loads(__import__("urllib.request").request.urlopen(double.url + "/_double/stats").read())["calls"]
+        calls = json.loads(urllib.request.urlopen(double.url + "/_double/stats").read())["calls"]
     assert stats.ok == 5 and calls.get("mangaassist-custom-llm") == 6  # InvokeEndpoint, never Converse
     assert (frame["input_tokens"] > 100).all() and (frame["output_tokens"] > 0).all() and (frame["latency_ms"] > 0).all()
     assert (frame["model_id"] == OWN).all() and set(frame["stop_reason"]) == {"end_turn"}
@@ -80,11 +81,8 @@ def test_marketplace_endpoint_through_converse(tmp_path, starter):
     path = tmp_path / "models.yaml"
     path.write_text(yaml.safe_dump(doc))
     catalog = load_model_catalog(path)
-    server = DoubleInThread.__new__(DoubleInThread)
-    server.server = make_server(seed=1, time_scale=0, profiles=load_profiles(models_path=path, overrides=NO_FAULTS), catalog=catalog)
-    server.thread = threading.Thread(target=server.server.serve_forever, daemon=True)
     config = ModelConfig("marketplace", MARKETPLACE, 0.2, 0.9, 512, "v1")
-    with server:
+    with DoubleInThread(seed=1, time_scale=0, profiles=load_profiles(models_path=path, overrides=NO_FAULTS), catalog=catalog) as server:
         engine = EvaluationEngine(BedrockClient(ClientSettings(endpoint_url=server.url)), catalog, EngineSettings(use_cache=False))
         frame, stats = engine.evaluate([config], starter.cases[:4], run_id="r", dataset_version="v0")
         streamed, _ = EvaluationEngine(BedrockClient(ClientSettings(endpoint_url=server.url)), catalog,

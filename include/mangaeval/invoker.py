@@ -31,4 +31,4 @@ class ModelInvoker:
         spec = self.spec(config)
         if spec.api == "invoke_endpoint":
             return self.sagemaker.invoke(spec.endpoint_name, request)
-        return self.bedrock.converse(spec.invoke_id, request, stream=stream and spec.streaming)
+        return self.bedrock.converse(spec.invoke_id, request, stream=stream)  # a model that cannot stream was refused upfront

@@ -1,0 +1,224 @@
+"""Claims bound to what they describe, with their polarity, checked against the grounding's value for that subject.
+
+An answer is cut into units (sentences and list lines). Each unit is bound to a subject of the grounding:
+a promotion by its code, a recommended title by its name, a policy passage by wording overlap, the order by
+being an order answer; a unit that names none inherits the previous unit's subject (list lines under a
+heading). A figure in a unit that the grounding gives for *another* subject is a borrowed figure. Status,
+availability, acceptance and permission claims carry their negation ("hasn't shipped", "返品できません")
+and are compared with it. Numbers that are not claims are dropped first: list markers (in normalise),
+counts of the things offered ("2作品", "1 series") and worked examples ("for example, a ¥1,000 purchase ...").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from mangaeval.scoring.normalise import canonical
+
+_UNIT_SPLIT = re.compile(r"(?<=[.!?。!?])\s*|\n+")
+_COUNT_RE = re.compile(r"(?<![\d¥.-])\d{1,2}\s*(?:作品|冊|つの?|点|series\b|titles?\b|picks?\b|options?\b|codes?\b|coupons?\b|things?\b)")
+_EXAMPLE_RE = re.compile(r"for example|e\.g\.|for instance|例えば|たとえば")
+_NEG_EN = re.compile(r"\b(?:not|no|never|cannot|unable|without)\b|n't")
+_NEG_JA = re.compile(r"ません|ない|できず|おらず|かねます|不可")
+_TRIGRAM_MIN = 0.25  # share of a unit's trigrams found in a grounding sentence to count as restating it
+
+
+def units(text: str) -> list[str]:
+    """Sentences and list lines of an answer, canonical (claims are compared in one form)."""
+    out = []
+    for line in text.splitlines():
+        for piece in _UNIT_SPLIT.split(canonical(line, fold=False)):
+            if piece.strip():
+                out.append(piece.strip())
+    return out
+
+
+def without_non_claims(unit: str) -> str:
+    """The unit without numbers that claim nothing: counts of what is offered; a worked example is dropped whole."""
+    if _EXAMPLE_RE.search(unit.casefold()):
+        return ""
+    return _COUNT_RE.sub(" ", unit)
+
+
+def negated(text: str) -> bool:
+    return bool(_NEG_EN.search(text.casefold()) or _NEG_JA.search(text))
+
+
+def trigrams(text: str) -> set[str]:
+    compact = re.sub(r"[\s\d¥,.:;!?。、!?()()「」・\-]+", "", text.casefold())
+    return {compact[i:i + 3] for i in range(max(len(compact) - 2, 0))}
+
+
+# ------------------------------------------------------------------ status and availability with polarity
+# (key, pattern): EN stems are negated by a negation before them in the clause; JA stems by one after them.
+_STATUS_EN = [("out_for_delivery", r"out for delivery"), ("processing", r"being prepared|processing|preparing"),
+              ("cancelled", r"cancell?ed"), ("delivered", r"\bdelivered\b(?! on schedule)|\barrived\b"),
+              ("shipped", r"\bshipped\b|\bdispatched\b"), ("delayed", r"\bdelayed\b|running late|behind schedule")]
+_STATUS_JA = [("out_for_delivery", r"配達中|配達に出"), ("processing", r"準備中"), ("cancelled", r"キャンセル"),
+              ("delivered", r"配達済み|お届け済み|届きました|届いて|お届けいたしました|お届けされ|配達完了"),
+              ("shipped", r"未発送|発送|出荷"), ("delayed", r"遅延|遅れて")]
+_AVAIL_EN = [("out_of_stock", r"out of stock|sold out"), ("in_stock", r"in stock"), ("backorder", r"back-?order")]
+_AVAIL_JA = [("out_of_stock", r"在庫切れ|品切れ"), ("in_stock", r"在庫(?:が|は)?"), ("backorder", r"取り寄せ")]
+_CLAUSE_BREAK = re.compile(r"[,;:—、。!?!?]|\bso\b|\bbut\b|\band\b")
+_JA_NEG_AFTER = re.compile(r"^.{0,10}?(?:ません|ない|おらず|ず[、。]|なし)")
+IMPLIES = {"processing": {"processing"}, "shipped": {"shipped"}, "out_for_delivery": {"shipped", "out_for_delivery"},
+           "delayed": {"shipped", "delayed"}, "delivered": {"shipped", "delivered"}, "cancelled": {"cancelled"}}
+AVAIL_IMPLIES = {"in_stock": {"in_stock"}, "backorder": {"backorder"}, "out_of_stock": {"out_of_stock"}}
+
+
+def _claims(text: str, en: list[tuple[str, str]], ja: list[tuple[str, str]]) -> set[tuple[str, bool]]:
+    """(key, negated) for each status-like phrase; each span read once, longest families first."""
+    found: set[tuple[str, bool]] = set()
+    low = canonical(text)
+    for key, pattern in en:
+        for m in re.finditer(pattern, low):
+            clause = _CLAUSE_BREAK.split(low[max(0, m.start() - 30):m.start()])[-1]
+            found.add((key, bool(_NEG_EN.search(clause))))
+        low = re.sub(pattern, " ", low)
+    for key, pattern in ja:
+        for m in re.finditer(pattern, low):
+            neg = m.group().startswith("未") or bool(_JA_NEG_AFTER.match(low[m.end():m.end() + 14].split("。")[0]))
+            found.add((key, neg))
+        low = re.sub(pattern, " ", low)
+    return found
+
+
+def status_claims(text: str) -> set[tuple[str, bool]]:
+    return _claims(text, _STATUS_EN, _STATUS_JA)
+
+
+def availability_claims(text: str) -> set[tuple[str, bool]]:
+    # "在庫がない" / "在庫がございません" read as a negated in-stock claim: the JA stem is "在庫(が)" + what follows.
+    return _claims(text, _AVAIL_EN, _AVAIL_JA)
+
+
+def claim_holds(claim: tuple[str, bool], actual: str, implies: dict[str, set[str]]) -> bool:
+    key, neg = claim
+    true = key in implies.get(actual, {actual})
+    return true != neg
+
+
+# ------------------------------------------------------------------ subjects
+@dataclass
+class Subject:
+    name: str
+    names: tuple[str, ...] = ()           # strings that name it in an answer (codes, titles), canonical
+    values: set[str] = field(default_factory=set)   # canonical figures the grounding gives for it
+    sentences: tuple[str, ...] = ()       # grounding sentences about it, canonical (for wording overlap)
+    trigram_sets: tuple[frozenset[str], ...] = ()
+    author: str = ""                      # canonical author names (both scripts), for titles
+
+
+_FIGURE_RE = re.compile(r"\d{4}-\d{2}-\d{2}|¥\d+|\d+(?:\.\d+)?%|\d{1,2}:\d{2}|\d+-\d+|\d+")
+
+
+def figures_in(text: str) -> list[str]:
+    """Canonical figures of a canonical text (ids and ISBNs are judged elsewhere)."""
+    text = re.sub(r"97[89](?:-?\d){10}|ma-\d{6}|MA-\d{6}|[A-Za-z]{3,}\d+|\d{7,}", " ", text)
+    return _FIGURE_RE.findall(text)
+
+
+def _value_forms(value: Any, key: str) -> set[str]:
+    if isinstance(value, bool) or value is None:
+        return set()
+    if isinstance(value, int):
+        return {f"¥{value}", str(value)} if ("price" in key or key.endswith("_jpy")) else {str(value)}
+    found = set(figures_in(canonical(str(value), fold=False)))
+    return found | {f[1:] for f in found if f.startswith("¥")} | {f[:-1] for f in found if f.endswith("%")}
+
+
+def _split_sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?。!?;;])\s*", canonical(text)) if s.strip()]
+
+
+def build_subjects(grounding: dict[str, Any]) -> list[Subject]:
+    subjects: list[Subject] = []
+    for p in grounding.get("passages") or []:
+        sentences = tuple(s for lang in ("en", "ja") for s in _split_sentences(p.get(f"text_{lang}") or ""))
+        values = set()
+        for lang in ("en", "ja"):
+            values |= _value_forms(p.get(f"text_{lang}") or "", "")
+        subjects.append(Subject(f"passage:{p.get('id')}", (), values, sentences, tuple(frozenset(trigrams(s)) for s in sentences)))
+    for promo in grounding.get("promotions") or []:
+        values = set()
+        for k, v in promo.items():
+            if k != "code":
+                values |= _value_forms(v, k)
+        subjects.append(Subject(f"promo:{promo.get('code')}", (canonical(promo.get("code", "")),), values))
+    for c in (grounding.get("candidates") or []) + (grounding.get("products") or []):
+        names = tuple(canonical(t) for t in (c.get("title_en"), c.get("title_ja")) if t)
+        values = set()
+        for k in ("price_jpy", "volumes_published", "volume"):
+            values |= _value_forms(c.get(k), k)
+        author = "|".join(canonical(a) for a in (c.get("author_en"), c.get("author_ja")) if a)
+        subjects.append(Subject(f"title:{c.get('series_id')}", names, values, author=author))
+    return subjects
+
+
+def bind(units_: list[str], subjects: list[Subject]) -> list[Subject | None]:
+    """The subject of each unit: named (code/title), else restated policy wording, else the previous unit's."""
+    bound: list[Subject | None] = []
+    previous: Subject | None = None
+    for unit in units_:
+        low = unit.casefold()
+        named = [s for s in subjects if any(n and n in low for n in s.names)]
+        subject = named[0] if len(named) == 1 else None
+        if subject is None and not named:
+            grams = trigrams(unit)
+            best, best_share = None, 0.0
+            if grams:
+                for s in subjects:
+                    for g in s.trigram_sets:
+                        share = len(grams & g) / len(grams)
+                        if share > best_share:
+                            best, best_share = s, share
+            subject = best if best_share >= _TRIGRAM_MIN else previous
+        bound.append(subject)
+        previous = subject if subject is not None else previous
+    return bound
+
+
+def borrowed_figures(units_: list[str], bound: list[Subject | None], subjects: list[Subject], said: set[str]) -> list[str]:
+    """Figures stated for one subject that the grounding gives only for another subject."""
+    problems = []
+    for unit, subject in zip(units_, bound):
+        if subject is None:
+            continue
+        for fig in figures_in(without_non_claims(unit)):
+            bare = fig.lstrip("¥").rstrip("%")
+            if fig in subject.values or bare in subject.values or bare in said:
+                continue
+            if any(fig in other.values for other in subjects if other is not subject and other.name.split(":")[0] == subject.name.split(":")[0]):
+                problems.append(f"{fig} given for {subject.name}")
+    return problems
+
+
+def wrong_authors(units_: list[str], bound: list[Subject | None], known_authors: set[str]) -> list[str]:
+    """A known author named in a unit about a title, who is not that title's author."""
+    problems = []
+    for unit, subject in zip(units_, bound):
+        if subject is None or not subject.author:
+            continue
+        low = canonical(unit)
+        own = set(subject.author.split("|"))
+        for author in known_authors - own:
+            if author in low and not any(author in o for o in own):
+                problems.append(f"{author} named as the author of {subject.name}")
+    return problems
+
+
+def flipped_polarity(units_: list[str], bound: list[Subject | None]) -> list[str]:
+    """A unit restating a policy sentence with the opposite polarity ("PayPay is not accepted")."""
+    problems = []
+    for unit, subject in zip(units_, bound):
+        if subject is None or not subject.sentences:
+            continue
+        grams = trigrams(unit)
+        if not grams:
+            continue
+        share, sentence = max(((len(grams & g) / len(grams), s) for g, s in zip(subject.trigram_sets, subject.sentences)), default=(0.0, ""))
+        if share >= _TRIGRAM_MIN and negated(unit) != negated(sentence):
+            problems.append(f"'{unit[:40]}' vs '{sentence[:40]}'")
+    return problems

@@ -1,0 +1,44 @@
+"""Relevance for open intents (chitchat): is what was said acknowledged, help offered, nothing off-topic answered.
+
+Surface overlap with the one reference reply is only a small part: "My pleasure!" thanks as well as
+"You're welcome!" does.
+"""
+
+from __future__ import annotations
+
+from mangaeval.text import normalize
+
+ACTS = {
+    "out_of_scope": (("weather", "stock market", "lottery", "天気", "株価", "宝くじ"),
+                     ("can't", "cannot", "unable", "outside", "only answer", "only help", "できません", "できかね", "答えられ", "お答えでき")),
+    "thanks": (("thank", "thx", "ありがと", "感謝"),
+               ("welcome", "pleasure", "glad", "happy to help", "anytime", "どういたしまして", "お役に立て", "とんでもない", "うれしい", "嬉しい")),
+    "bye": (("bye", "see you", "good night", "さようなら", "またね", "おやすみ"),
+            ("bye", "see you", "take care", "good night", "come back", "またね", "またの", "お越し", "さようなら", "おやすみ", "お待ちして")),
+    "greeting": (("hello", "hi", "hey", "good morning", "good evening", "こんにちは", "こんばんは", "おはよう", "やあ"),
+                 ("hello", "hi", "hey", "welcome", "good morning", "good evening", "こんにちは", "こんばんは", "おはよう", "いらっしゃいませ")),
+}
+OFFERS_HELP = ("help", "looking for", "can i", "anything", "ask", "find", "read", "お手伝い", "お探し", "探し", "どうぞ", "聞いて", "読書", "いつでも")
+
+
+def message_act(query: str) -> str | None:
+    q = normalize(query)
+    words = set(q.replace("!", " ").replace("?", " ").replace(",", " ").replace(".", " ").split())
+    for act, (cues, _) in ACTS.items():
+        if any((c in words) if c.isascii() and " " not in c else (c in q) for c in cues):
+            return act
+    return None
+
+
+def open_relevance(query: str, answer_norm: str, similarity: float) -> float:
+    """0.7 acknowledging the message's act, 0.2 offering help (or redirecting), 0.1 overlap with the reference."""
+    act = message_act(query)
+    if act is None:
+        return similarity
+    acknowledged = any(r in answer_norm for r in ACTS[act][1])
+    # Answering as if to another act (a goodbye to a hello) does not acknowledge what was said.
+    others = [a for a in ACTS if a != act and a != "out_of_scope" and any(r in answer_norm for r in ACTS[a][1])]
+    if acknowledged and others and act != "bye" and "bye" in others:
+        acknowledged = False
+    offers = any(o in answer_norm for o in OFFERS_HELP)
+    return 0.7 * acknowledged + 0.2 * offers + 0.1 * similarity

@@ -20,7 +20,8 @@ from mangaeval.scoring.normalise import canonical
 _UNIT_SPLIT = re.compile(r"(?<=[.!?。!?])\s*|\n+")
 _COUNT_RE = re.compile(r"(?<![\d¥.-])\d{1,2}\s*(?:作品|冊|つの?|点|series\b|titles?\b|picks?\b|options?\b|codes?\b|coupons?\b|things?\b)")
 _EXAMPLE_RE = re.compile(r"for example|e\.g\.|for instance|例えば|たとえば")
-_NEG_EN = re.compile(r"\b(?:not|no|never|cannot|unable|without)\b|n't")
+_NEG_EN = re.compile(r"\b(?:not|no|never|cannot|unable|without|excluded|except)\b|n't")
+_POSITIVE_IDIOMS = re.compile(r"\b(?:at )?no (?:extra )?(?:cost|charge|fee)\b|free of charge")  # "at no cost" grants, it does not deny
 _NEG_JA = re.compile(r"ません|ない|できず|おらず|かねます|不可")
 _TRIGRAM_MIN = 0.25  # share of a unit's trigrams found in a grounding sentence to count as restating it
 
@@ -43,7 +44,8 @@ def without_non_claims(unit: str) -> str:
 
 
 def negated(text: str) -> bool:
-    return bool(_NEG_EN.search(text.casefold()) or _NEG_JA.search(text))
+    low = _POSITIVE_IDIOMS.sub(" ", text.casefold())
+    return bool(_NEG_EN.search(low) or _NEG_JA.search(low))
 
 
 def trigrams(text: str) -> set[str]:
@@ -61,7 +63,7 @@ _STATUS_JA = [("out_for_delivery", r"配達中|配達に出"), ("processing", r"
               ("shipped", r"未発送|発送|出荷"), ("delayed", r"遅延|遅れて")]
 _AVAIL_EN = [("out_of_stock", r"out of stock|sold out"), ("in_stock", r"in stock"), ("backorder", r"back-?order")]
 _AVAIL_JA = [("out_of_stock", r"在庫切れ|品切れ"), ("in_stock", r"在庫(?:が|は)?"), ("backorder", r"取り寄せ")]
-_CLAUSE_BREAK = re.compile(r"[,;:—、。!?!?]|\bso\b|\bbut\b|\band\b")
+_CLAUSE_BREAK = re.compile(r"[.,;:—、。!?!?]|\bso\b|\bbut\b|\band\b")
 _JA_NEG_AFTER = re.compile(r"^.{0,10}?(?:ません|ない|おらず|ず[、。]|なし)")
 IMPLIES = {"processing": {"processing"}, "shipped": {"shipped"}, "out_for_delivery": {"shipped", "out_for_delivery"},
            "delayed": {"shipped", "delayed"}, "delivered": {"shipped", "delivered"}, "cancelled": {"cancelled"}}
@@ -79,7 +81,7 @@ def _claims(text: str, en: list[tuple[str, str]], ja: list[tuple[str, str]]) -> 
         low = re.sub(pattern, " ", low)
     for key, pattern in ja:
         for m in re.finditer(pattern, low):
-            neg = m.group().startswith("未") or bool(_JA_NEG_AFTER.match(low[m.end():m.end() + 14].split("。")[0]))
+            neg = m.group().startswith("未") or bool(_JA_NEG_AFTER.match(re.split(r"[。、]", low[m.end():m.end() + 14])[0]))
             found.add((key, neg))
         low = re.sub(pattern, " ", low)
     return found
@@ -188,7 +190,7 @@ def borrowed_figures(units_: list[str], bound: list[Subject | None], subjects: l
             continue
         for fig in figures_in(without_non_claims(unit)):
             bare = fig.lstrip("¥").rstrip("%")
-            if fig in subject.values or bare in subject.values or bare in said:
+            if fig in subject.values or (fig == bare and bare in subject.values) or bare in said:
                 continue
             if any(fig in other.values for other in subjects if other is not subject and other.name.split(":")[0] == subject.name.split(":")[0]):
                 problems.append(f"{fig} given for {subject.name}")
@@ -204,7 +206,11 @@ def wrong_authors(units_: list[str], bound: list[Subject | None], known_authors:
         low = canonical(unit)
         own = set(subject.author.split("|"))
         for author in known_authors - own:
-            if author in low and not any(author in o for o in own):
+            if author.isascii() and len(author) < 4:
+                continue  # "ONE" (Mob Psycho 100) is also an English word: too ambiguous to read as a claim
+            # ASCII names as whole words only, so the author "ONE" is not read in "one of".
+            hit = re.search(rf"\b{re.escape(author)}\b", low) if author.isascii() else author in low
+            if hit and not any(author in o for o in own):
                 problems.append(f"{author} named as the author of {subject.name}")
     return problems
 
@@ -222,3 +228,23 @@ def flipped_polarity(units_: list[str], bound: list[Subject | None]) -> list[str
         if share >= _TRIGRAM_MIN and negated(unit) != negated(sentence):
             problems.append(f"'{unit[:40]}' vs '{sentence[:40]}'")
     return problems
+
+
+# Payment methods a model may claim we accept; naming one the grounding does not list, unnegated, invents it.
+OTHER_PAYMENT_METHODS = ("apple pay", "google pay", "amazon pay", "alipay", "wechat pay", "line pay", "bitcoin", "楽天ペイ", "d払い", "au pay")
+
+
+def invented_payment_methods(units_: list[str], grounding_text: str) -> list[str]:
+    problems = []
+    for unit in units_:
+        low = canonical(unit)
+        for method in OTHER_PAYMENT_METHODS:
+            if method in low and method not in grounding_text and not negated(unit):
+                problems.append(f"{method} claimed as accepted")
+    return problems
+
+
+def denied_applicable_codes(units_: list[str], bound: list[Subject | None], applicable: set[str]) -> list[str]:
+    """A unit about a promotion that applies, saying it cannot be used."""
+    return [f"{s.name} denied" for u, s in zip(units_, bound)
+            if s is not None and s.name.startswith("promo:") and s.name[6:] in applicable and s.names[0] in u.casefold() and negated(u)]

@@ -167,6 +167,11 @@ def factual_accuracy(ctx: CaseContext, answer: str) -> tuple[float, list[str]]:
         ("borrowed_figure", cl.borrowed_figures(units, bound, list(ctx.subjects), set(ctx.said))),
         ("wrong_attribute", cl.wrong_authors(units, bound, set(KNOWN_AUTHORS))),
     ]
+    applicable = {c for c in ctx.case.must_contain if any(s.name == f"promo:{c}" for s in ctx.subjects)}
+    checks.append(("flipped_polarity", cl.denied_applicable_codes(units, bound, applicable)))
+    if any(s.name == "passage:payment-methods" for s in ctx.subjects):
+        methods_text = " ".join(x for s in ctx.subjects if s.name == "passage:payment-methods" for x in s.sentences)
+        checks.append(("wrong_attribute", cl.invented_payment_methods(units, methods_text)))
     if ctx.returnable is not False:  # past the window, "can't be returned" rightly contradicts the policy's wording
         checks.append(("flipped_polarity", cl.flipped_polarity(units, bound)))
     if order and ctx.case.intent == "order_tracking":
@@ -207,7 +212,7 @@ def _return_permission(returnable: bool, low: str) -> list[str]:
     """Whether the answer says the order can be returned, compared with what the grounding allows."""
     says_no = any(n in low for n in _RETURN_NO)
     says_yes = not says_no and any(y in low for y in _RETURN_YES)
-    if returnable and says_no and not any(w in low for w in ("damaged", "破損")):
+    if returnable and says_no:
         return ["says it cannot be returned"]
     if not returnable and says_yes:
         return ["says it can be returned"]

@@ -16,7 +16,7 @@ ACTS = {
     "bye": (("bye", "see you", "good night", "さようなら", "またね", "おやすみ"),
             ("bye", "see you", "take care", "good night", "come back", "またね", "またの", "お越し", "さようなら", "おやすみ", "お待ちして")),
     "greeting": (("hello", "hi", "hey", "good morning", "good evening", "こんにちは", "こんばんは", "おはよう", "やあ"),
-                 ("hello", "hi", "hey", "welcome", "good morning", "good evening", "こんにちは", "こんばんは", "おはよう", "いらっしゃいませ")),
+                 ("hello", "hi", "hey", "good morning", "good evening", "こんにちは", "こんばんは", "おはよう", "いらっしゃいませ")),
 }
 OFFERS_HELP = ("help", "looking for", "can i", "anything", "ask", "find", "read", "お手伝い", "お探し", "探し", "どうぞ", "聞いて", "読書", "いつでも")
 
@@ -30,15 +30,26 @@ def message_act(query: str) -> str | None:
     return None
 
 
+def _first(text: str, cues: tuple[str, ...]) -> int | None:
+    """Position of the earliest cue; ASCII single-word cues as whole words ("hi" is not in "this")."""
+    import re
+
+    best = None
+    for cue in cues:
+        m = re.search(rf"\b{re.escape(cue)}\b", text) if cue.isascii() else (re.search(re.escape(cue), text))
+        if m and (best is None or m.start() < best):
+            best = m.start()
+    return best
+
+
 def open_relevance(query: str, answer_norm: str, similarity: float) -> float:
     """0.7 acknowledging the message's act, 0.2 offering help (or redirecting), 0.1 overlap with the reference."""
     act = message_act(query)
     if act is None:
         return similarity
-    acknowledged = any(r in answer_norm for r in ACTS[act][1])
-    # Answering as if to another act (a goodbye to a hello) does not acknowledge what was said.
-    others = [a for a in ACTS if a != act and a != "out_of_scope" and any(r in answer_norm for r in ACTS[a][1])]
-    if acknowledged and others and act != "bye" and "bye" in others:
-        acknowledged = False
+    # The reply's first social move must answer this message: a goodbye to a hello does not acknowledge it.
+    first = {a: _first(answer_norm, ACTS[a][1]) for a in ACTS if a != "out_of_scope"}
+    own = _first(answer_norm, ACTS[act][1])
+    acknowledged = own is not None and all(p is None or p >= own for a, p in first.items() if a != act)
     offers = any(o in answer_norm for o in OFFERS_HELP)
     return 0.7 * acknowledged + 0.2 * offers + 0.1 * similarity

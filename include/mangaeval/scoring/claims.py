@@ -12,6 +12,7 @@ counts of the things offered ("2作品", "1 series") and worked examples ("for e
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,9 +49,12 @@ def negated(text: str) -> bool:
     return bool(_NEG_EN.search(low) or _NEG_JA.search(low))
 
 
+_TRIGRAM_DROP = re.compile(r"[\s\d¥,.:;!?。、!?()()「」・\-]+")
+
+
 def trigrams(text: str) -> set[str]:
-    compact = re.sub(r"[\s\d¥,.:;!?。、!?()()「」・\-]+", "", text.casefold())
-    return {compact[i:i + 3] for i in range(max(len(compact) - 2, 0))}
+    compact = _TRIGRAM_DROP.sub("", text.casefold())
+    return {a + b + c for a, b, c in zip(compact, compact[1:], compact[2:])}
 
 
 # ------------------------------------------------------------------ status and availability with polarity
@@ -70,20 +74,30 @@ IMPLIES = {"processing": {"processing"}, "shipped": {"shipped"}, "out_for_delive
 AVAIL_IMPLIES = {"in_stock": {"in_stock"}, "backorder": {"backorder"}, "out_of_stock": {"out_of_stock"}}
 
 
+_JA_CLAUSE = re.compile(r"[。、]")
+
+
+@lru_cache(maxsize=None)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
 def _claims(text: str, en: list[tuple[str, str]], ja: list[tuple[str, str]]) -> set[tuple[str, bool]]:
     """(key, negated) for each status-like phrase; each span read once, longest families first."""
     found: set[tuple[str, bool]] = set()
     low = canonical(text)
     for key, pattern in en:
-        for m in re.finditer(pattern, low):
+        pattern = _compiled(pattern)
+        for m in pattern.finditer(low):
             clause = _CLAUSE_BREAK.split(low[max(0, m.start() - 30):m.start()])[-1]
             found.add((key, bool(_NEG_EN.search(clause))))
-        low = re.sub(pattern, " ", low)
+        low = pattern.sub(" ", low)
     for key, pattern in ja:
-        for m in re.finditer(pattern, low):
-            neg = m.group().startswith("未") or bool(_JA_NEG_AFTER.match(re.split(r"[。、]", low[m.end():m.end() + 14])[0]))
+        pattern = _compiled(pattern)
+        for m in pattern.finditer(low):
+            neg = m.group().startswith("未") or bool(_JA_NEG_AFTER.match(_JA_CLAUSE.split(low[m.end():m.end() + 14])[0]))
             found.add((key, neg))
-        low = re.sub(pattern, " ", low)
+        low = pattern.sub(" ", low)
     return found
 
 
@@ -136,27 +150,49 @@ def _split_sentences(text: str) -> list[str]:
 
 
 def build_subjects(grounding: dict[str, Any]) -> list[Subject]:
+    """Subjects of a grounding. Each is built once per distinct passage, promotion or title (they recur across
+    cases) and shared: treat a Subject as read-only."""
     subjects: list[Subject] = []
     for p in grounding.get("passages") or []:
-        sentences = tuple(s for lang in ("en", "ja") for s in _split_sentences(p.get(f"text_{lang}") or ""))
-        values = set()
-        for lang in ("en", "ja"):
-            values |= _value_forms(p.get(f"text_{lang}") or "", "")
-        subjects.append(Subject(f"passage:{p.get('id')}", (), values, sentences, tuple(frozenset(trigrams(s)) for s in sentences)))
+        subjects.append(_passage_subject(p.get("id"), p.get("text_en") or "", p.get("text_ja") or ""))
     for promo in grounding.get("promotions") or []:
-        values = set()
-        for k, v in promo.items():
-            if k != "code":
-                values |= _value_forms(v, k)
-        subjects.append(Subject(f"promo:{promo.get('code')}", (canonical(promo.get("code", "")),), values))
+        try:
+            subjects.append(_promo_subject(tuple(promo.items())))
+        except TypeError:  # an unhashable value (a list): build it uncached
+            subjects.append(_promo_subject.__wrapped__(tuple(promo.items())))
     for c in (grounding.get("candidates") or []) + (grounding.get("products") or []):
-        names = tuple(canonical(t) for t in (c.get("title_en"), c.get("title_ja")) if t)
-        values = set()
-        for k in ("price_jpy", "volumes_published", "volume"):
-            values |= _value_forms(c.get(k), k)
-        author = "|".join(canonical(a) for a in (c.get("author_en"), c.get("author_ja")) if a)
-        subjects.append(Subject(f"title:{c.get('series_id')}", names, values, author=author))
+        key = tuple(c.get(k) for k in ("series_id", "title_en", "title_ja", "price_jpy", "volumes_published", "volume", "author_en", "author_ja"))
+        try:
+            subjects.append(_title_subject(key))
+        except TypeError:
+            subjects.append(_title_subject.__wrapped__(key))
     return subjects
+
+
+@lru_cache(maxsize=1 << 12)
+def _passage_subject(pid: Any, text_en: str, text_ja: str) -> Subject:
+    sentences = tuple(s for text in (text_en, text_ja) for s in _split_sentences(text))
+    values = _value_forms(text_en, "") | _value_forms(text_ja, "")
+    return Subject(f"passage:{pid}", (), values, sentences, tuple(frozenset(trigrams(s)) for s in sentences))
+
+
+@lru_cache(maxsize=1 << 12)
+def _promo_subject(items: tuple[tuple[str, Any], ...]) -> Subject:
+    promo = dict(items)
+    values: set[str] = set()
+    for k, v in promo.items():
+        if k != "code":
+            values |= _value_forms(v, k)
+    return Subject(f"promo:{promo.get('code')}", (canonical(promo.get("code", "")),), values)
+
+
+@lru_cache(maxsize=1 << 12)
+def _title_subject(key: tuple[Any, ...]) -> Subject:
+    series_id, title_en, title_ja, price, published, volume, author_en, author_ja = key
+    names = tuple(canonical(t) for t in (title_en, title_ja) if t)
+    values = _value_forms(price, "price_jpy") | _value_forms(published, "volumes_published") | _value_forms(volume, "volume")
+    author = "|".join(canonical(a) for a in (author_en, author_ja) if a)
+    return Subject(f"title:{series_id}", names, values, author=author)
 
 
 def bind(units_: list[str], subjects: list[Subject]) -> list[Subject | None]:
@@ -197,6 +233,11 @@ def borrowed_figures(units_: list[str], bound: list[Subject | None], subjects: l
     return problems
 
 
+@lru_cache(maxsize=None)
+def _whole_word(word: str) -> re.Pattern[str]:
+    return re.compile(rf"\b{re.escape(word)}\b")
+
+
 def wrong_authors(units_: list[str], bound: list[Subject | None], known_authors: set[str]) -> list[str]:
     """A known author named in a unit about a title, who is not that title's author."""
     problems = []
@@ -209,7 +250,9 @@ def wrong_authors(units_: list[str], bound: list[Subject | None], known_authors:
             if author.isascii() and len(author) < 4:
                 continue  # "ONE" (Mob Psycho 100) is also an English word: too ambiguous to read as a claim
             # ASCII names as whole words only, so the author "ONE" is not read in "one of".
-            hit = re.search(rf"\b{re.escape(author)}\b", low) if author.isascii() else author in low
+            if author not in low:
+                continue  # cheap test first: a whole-word match is a substring match
+            hit = _whole_word(author).search(low) if author.isascii() else True
             if hit and not any(author in o for o in own):
                 problems.append(f"{author} named as the author of {subject.name}")
     return problems

@@ -65,7 +65,7 @@ def _loose(text: str) -> str:
 
 def trigrams(text: str) -> frozenset[str]:
     compact = "".join(text.split())
-    return frozenset(compact[i:i + 3] for i in range(max(len(compact) - 2, 0)))
+    return frozenset([a + b + c for a, b, c in zip(compact, compact[1:], compact[2:])])
 
 
 def build_context(case: GoldenCase, facts: GroundingFacts) -> CaseContext:

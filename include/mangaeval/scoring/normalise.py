@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _MONTHS = {m: i for i, m in enumerate(("january", "february", "march", "april", "may", "june", "july", "august", "september",
                                         "october", "november", "december"), 1)}
@@ -25,17 +26,25 @@ _RULES: list[tuple[re.Pattern[str], str | object]] = [
      lambda m: f"{m.group(3)}-{_month(m.group(1)):02d}-{int(m.group(2)):02d}"),
 ]
 
+_DIGIT = re.compile(r"\d")
+
 
 def _month(name: str) -> int:
     name = name.casefold()
     return _MONTHS.get(name) or next(v for k, v in _MONTHS.items() if k.startswith(name))
 
 
+@lru_cache(maxsize=1 << 16)
 def canonical(text: str, fold: bool = True) -> str:
-    """`fold=False` keeps case (codes and order ids are upper-case patterns)."""
+    """`fold=False` keeps case (codes and order ids are upper-case patterns). Memoised: an answer is put in
+    canonical form by several dimensions, and grounding strings recur across cases."""
     text = unicodedata.normalize("NFKC", text)
     if fold:
         text = text.casefold()
+    if not _DIGIT.search(text):  # every rule but the first two needs a digit: skipping them changes nothing
+        for pattern, repl in _RULES[:2]:
+            text = pattern.sub(repl, text)  # type: ignore[arg-type]
+        return " ".join(text.split()) if fold else text
     for pattern, repl in _RULES:
         text = pattern.sub(repl, text)  # type: ignore[arg-type]
     return " ".join(text.split()) if fold else text

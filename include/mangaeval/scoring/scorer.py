@@ -16,6 +16,17 @@ from mangaeval.scoring.config import DIMENSIONS, ScoringConfig, load_scoring_con
 from mangaeval.scoring.facts import grounding_facts
 from mangaeval.text import normalize
 
+def clear_text_caches() -> None:
+    """Forget memoised text forms (canonical text, grounding-string figures, grounding subjects); for timing a
+    true first pass."""
+    from mangaeval.scoring import claims, facts, normalise
+
+    normalise.canonical.cache_clear()
+    facts._grounding_string_figures.cache_clear()
+    for cached in (claims._passage_subject, claims._promo_subject, claims._title_subject):
+        cached.cache_clear()
+
+
 SCORE_COLUMNS = ["quality_score", "passed", *(f"score_{d}" for d in DIMENSIONS), "score_judge", "judge_error", "critical_failure"]
 
 

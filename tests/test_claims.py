@@ -146,3 +146,95 @@ def test_correct_answer_in_another_language_fails_on_language_match(language):
     other = "ja" if language == "en" else "en"
     result = SCORER.score(case, case.grounding["passages"][0][f"text_{other}"])
     assert "wrong_language" in result.critical and not result.passed
+
+
+# ------------------------------------------------------------------ a title's own punctuation, lists under a lead-in,
+# policy values that exclude each other, status words in other wording (the second round of the classes)
+def _rec_case(language: str, title_en: str):
+    return pick("recommendation", language, lambda c: any(x.get("title_en") == title_en for x in c.grounding.get("candidates") or [])
+                and len(c.grounding.get("candidates") or []) >= 2)
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_a_title_ending_in_exclamation_marks_keeps_its_facts(language):
+    case = _rec_case(language, "Haikyu!!")
+    h = next(x for x in case.grounding["candidates"] if x["title_en"] == "Haikyu!!")
+    if language == "en":
+        answer = f"Try Haikyu!! by {h['author_en']} ({h['volumes_published']} volumes, ¥{h['price_jpy']} each)."
+    else:
+        answer = f"ハイキュー!!({h['author_ja']}、全{h['volumes_published']}巻、各{h['price_jpy']}円)がおすすめです。"
+    assert SCORER.score(case, answer).dimensions["factual_accuracy"] == 1.0
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_every_reference_answer_passes_for_titles_with_punctuation(language):
+    cases = [c for c in CASES if c.intent == "recommendation" and c.language == language and ("Haikyu!!" in c.reference_answer or "ハイキュー!!" in c.reference_answer)]
+    assert cases and all(SCORER.score(c, c.reference_answer).passed for c in cases)
+
+
+@pytest.mark.parametrize("language,answer,passes", [
+    ("en", "Sure! Two things are excluded from returns (unless damaged):\n- digital codes\n- opened shrink-wrapped box sets", True),
+    ("ja", "以下は返品できません(破損を除く):\n- デジタルコード\n- 開封済みのシュリンク包装ボックスセット", True),
+    ("en", "Good news: these can be returned:\n- digital codes\n- opened shrink-wrapped box sets", False),
+    ("ja", "次のものは返品できます:\n- デジタルコード\n- 開封済みのシュリンク包装ボックスセット", False),
+])
+def test_list_items_take_the_polarity_of_their_lead_in(language, answer, passes):
+    case = pick("faq", language, policy("returns-exclusions"))
+    result = SCORER.score(case, answer)
+    assert ("flipped_polarity" not in result.critical) == passes
+
+
+@pytest.mark.parametrize("language,right,wrong", [
+    ("en", "Pre-orders are charged when they ship, and you can cancel free of charge until then.",
+     "Pre-orders are charged when you place the order, and you can cancel free of charge until shipping."),
+    ("ja", "予約商品のお支払いは発送時に確定し、発送まで無料でキャンセルできます。",
+     "予約商品は予約時にお支払いが確定します。発送まで無料でキャンセルできます。"),
+])
+def test_preorder_charge_timing_is_a_checked_fact(language, right, wrong):
+    case = pick("faq", language, policy("preorders"))
+    assert "wrong_attribute" not in SCORER.score(case, right).critical
+    result = SCORER.score(case, wrong)
+    assert "wrong_attribute" in result.critical and not result.passed
+
+
+@pytest.mark.parametrize("language,wrong", [
+    ("en", "It's within the 30-day window, but refunds are given as store credit only."),
+    ("ja", "30日の返品期間内ですが、ご返金はストアポイントでのお渡しとなります。"),
+])
+def test_refund_destination_is_a_checked_fact(language, wrong):
+    case = pick("return_request", language, lambda c: c.grounding.get("return_reason") != "damaged" and c.grounding.get("order")
+                and not c.grounding.get("orders") and 0 < (c.grounding.get("days_since_delivery") or 0) <= 30
+                and not any(t.startswith("injection") for t in c.tags))
+    oid = case.grounding["order"]["order_id"]
+    result = SCORER.score(case, f"{'Order' if language == 'en' else 'ご注文'} {oid}: {wrong}")
+    assert "wrong_attribute" in result.critical and not result.passed
+
+
+@pytest.mark.parametrize("language,wrong,fine", [
+    ("en", "We'll replace it, but you'll need to pay the return postage yourself.", "You won't need to pay the return postage yourself: we email a prepaid return label."),
+    ("ja", "交換いたしますが、返送料はお客様のご負担となります。", "着払いの返品ラベルをお送りしますので、送料のご負担はございません。"),
+])
+def test_who_pays_to_send_a_damaged_item_back_is_a_checked_fact(language, wrong, fine):
+    case = pick("return_request", language, lambda c: c.grounding.get("return_reason") == "damaged" and c.grounding.get("order")
+                and not c.grounding.get("orders") and not any(t.startswith("injection") for t in c.tags))
+    assert "wrong_attribute" in SCORER.score(case, wrong).critical
+    assert "wrong_attribute" not in SCORER.score(case, fine).critical
+
+
+@pytest.mark.parametrize("language,answer", [("en", "Naruto volume 33: yes, we have it in stock right now."),
+                                             ("ja", "ナルト第33巻について:ただいま在庫がございます。")])
+def test_completeness_accepts_a_status_word_in_other_wording(language, answer):
+    case = pick("product_question", language, lambda c: c.must_contain and any(m in ("in stock", "在庫あり") for m in c.must_contain)
+                and len(c.grounding.get("products") or []) == 1)
+    title = case.grounding["products"][0]["title_en" if language == "en" else "title_ja"]
+    vol = case.grounding["products"][0]["volume"]
+    answer = answer.replace("Naruto", title).replace("ナルト", title).replace("33", str(vol))
+    result = SCORER.score(case, answer)
+    assert result.dimensions["completeness"] == 1.0 or any(m not in ("in stock", "在庫あり", title) for m in case.must_contain)
+
+
+@pytest.mark.parametrize("language,answer", [("en", "Sorry, it is not in stock at the moment."), ("ja", "申し訳ございません、ただいま在庫がございません。")])
+def test_completeness_does_not_read_a_negated_status_as_the_status(language, answer):
+    case = pick("product_question", language, lambda c: any(m in ("in stock", "在庫あり") for m in c.must_contain))
+    result = SCORER.score(case, answer)
+    assert result.dimensions["completeness"] < 1.0

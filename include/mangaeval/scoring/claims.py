@@ -18,7 +18,9 @@ from typing import Any
 
 from mangaeval.scoring.normalise import canonical
 
-_UNIT_SPLIT = re.compile(r"(?<=[.!?。!?])\s*|\n+")
+# A unit ends after 。 or after a run of .!? that a new sentence follows: not inside "Haikyu!! by ..." or
+# "ハイキュー!!(古舘春一、...)" (a title's own punctuation), "e.g. a ¥1,000 ..." or "1.5".
+_UNIT_SPLIT = re.compile(r"(?<=。)\s*|(?<=[.!?!?])(?![.!?!?])\s*+(?![a-z0-9(),、])|\n+")
 _COUNT_RE = re.compile(r"(?<![\d¥.-])\d{1,2}\s*(?:作品|冊|つの?|点|series\b|titles?\b|picks?\b|options?\b|codes?\b|coupons?\b|things?\b)")
 _EXAMPLE_RE = re.compile(r"for example|e\.g\.|for instance|例えば|たとえば")
 _NEG_EN = re.compile(r"\b(?:not|no|never|cannot|unable|without|excluded|except)\b|n't")
@@ -50,6 +52,24 @@ def negated(text: str) -> bool:
 
 
 _TRIGRAM_DROP = re.compile(r"[\s\d¥,.:;!?。、!?()()「」・\-]+")
+
+
+_SENTENCE_END = re.compile(r"[.!?。!?]$")
+
+
+def polarities(units_: list[str]) -> list[bool]:
+    """Whether each unit is stated negated. Items listed under a lead-in line ending with ':' take its polarity
+    ("Two things are excluded from returns:" / "- digital codes"): an item's own negation flips it again. The
+    lead-in holds until a unit ends as a sentence."""
+    out, lead = [], None
+    for unit in units_:
+        own = negated(unit)
+        out.append(own != lead if lead is not None else own)
+        if unit.endswith(":"):
+            lead = own
+        elif _SENTENCE_END.search(unit):
+            lead = None
+    return out
 
 
 def trigrams(text: str) -> set[str]:
@@ -261,14 +281,14 @@ def wrong_authors(units_: list[str], bound: list[Subject | None], known_authors:
 def flipped_polarity(units_: list[str], bound: list[Subject | None]) -> list[str]:
     """A unit restating a policy sentence with the opposite polarity ("PayPay is not accepted")."""
     problems = []
-    for unit, subject in zip(units_, bound):
+    for unit, subject, neg in zip(units_, bound, polarities(units_)):
         if subject is None or not subject.sentences:
             continue
         grams = trigrams(unit)
         if not grams:
             continue
         share, sentence = max(((len(grams & g) / len(grams), s) for g, s in zip(subject.trigram_sets, subject.sentences)), default=(0.0, ""))
-        if share >= _TRIGRAM_MIN and negated(unit) != negated(sentence):
+        if share >= _TRIGRAM_MIN and neg != negated(sentence):
             problems.append(f"'{unit[:40]}' vs '{sentence[:40]}'")
     return problems
 
@@ -279,15 +299,66 @@ OTHER_PAYMENT_METHODS = ("apple pay", "google pay", "amazon pay", "alipay", "wec
 
 def invented_payment_methods(units_: list[str], grounding_text: str) -> list[str]:
     problems = []
-    for unit in units_:
+    for unit, neg in zip(units_, polarities(units_)):
         low = canonical(unit)
         for method in OTHER_PAYMENT_METHODS:
-            if method in low and method not in grounding_text and not negated(unit):
+            if method in low and method not in grounding_text and not neg:
                 problems.append(f"{method} claimed as accepted")
     return problems
 
 
 def denied_applicable_codes(units_: list[str], bound: list[Subject | None], applicable: set[str]) -> list[str]:
     """A unit about a promotion that applies, saying it cannot be used."""
-    return [f"{s.name} denied" for u, s in zip(units_, bound)
-            if s is not None and s.name.startswith("promo:") and s.name[6:] in applicable and s.names[0] in u.casefold() and negated(u)]
+    return [f"{s.name} denied" for u, s, neg in zip(units_, bound, polarities(units_))
+            if s is not None and s.name.startswith("promo:") and s.name[6:] in applicable and s.names[0] in u.casefold() and neg]
+
+
+# ------------------------------------------------------------------ policy values that exclude each other
+# A policy attribute the grounding states one value of (where refunds go, when a pre-order is charged, who
+# pays to send a damaged item back); an answer stating another value of it, unnegated, states a wrong fact.
+# Patterns run on canonical (casefolded) text. A value counts as the grounding's when one of its patterns is
+# found in the case's passages.
+POLICY_VALUES: dict[str, dict[str, re.Pattern[str]]] = {
+    "refund_destination": {
+        "original_payment": re.compile(r"original (?:payment|card|method)|same (?:card|payment method)|元のお支払い|お支払いに使われた"),
+        "store_credit": re.compile(r"store credit|store points?|credit only|gift (?:card|certificate)|ストアポイント|ポイントのみ|ポイントで(?:の)?(?:ご)?返金|"
+                                   r"ギフト券|クーポンで(?:の)?(?:ご)?返金"),
+    },
+    "preorder_charge": {
+        "at_shipping": re.compile(r"charged (?:only )?(?:when|once|as soon as|at the time) (?:they|it|the (?:items?|orders?|books?|volumes?)) ships?|"
+                                  r"charged (?:at|on|upon) (?:shipping|shipment|dispatch)|発送時"),
+        "at_order": re.compile(r"charged (?:at the time (?:you|of) (?:place|order|ordering|purchase)|when you (?:place|order|pre-?order|reserve|check ?out)|"
+                               r"(?:at|on|upon) (?:order|ordering|checkout|purchase|reservation)|immediately|up ?front|right away|in advance)|"
+                               r"(?:ご)?(?:注文|予約)(?:時|の際)に(?:代金|お支払い|請求|決済|課金)|(?:代金|お支払い|請求|決済)は(?:ご)?(?:注文|予約)(?:時|の際|と同時)"),
+    },
+    "damaged_return_postage": {
+        "store_pays": re.compile(r"prepaid (?:return )?label|free return (?:label|shipping)|着払い"),
+        "customer_pays": re.compile(r"(?:pay|cover) (?:for )?(?:the )?(?:return )?(?:postage|shipping)(?: costs?| fees?)? (?:yourself|on your own)|"
+                                    r"return (?:postage|shipping)(?: costs?| fees?)? (?:is|are|will be) (?:at )?your (?:own )?(?:expense|cost|responsibility)|"
+                                    r"at your own (?:expense|cost)|(?:返送料|送料|返送費用)は?お客様(?:の)?(?:ご)?負担|元払い"),
+    },
+}
+
+
+def policy_values(passage_text: str) -> dict[str, frozenset[str]]:
+    """The value of each policy attribute the grounding's passages state (canonical text)."""
+    out = {}
+    for attribute, values in POLICY_VALUES.items():
+        found = frozenset(v for v, pattern in values.items() if pattern.search(passage_text))
+        if found:
+            out[attribute] = found
+    return out
+
+
+def contradicted_policies(units_: list[str], stated: dict[str, frozenset[str]]) -> list[str]:
+    """Units stating, unnegated, a value of a policy attribute other than the one the grounding states."""
+    problems = []
+    for unit, neg in zip(units_, polarities(units_)):
+        if neg:
+            continue
+        low = canonical(unit)
+        for attribute, own in stated.items():
+            for value, pattern in POLICY_VALUES[attribute].items():
+                if value not in own and pattern.search(low):
+                    problems.append(f"{attribute}: {value} (grounding: {', '.join(sorted(own))})")
+    return problems

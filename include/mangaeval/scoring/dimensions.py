@@ -46,6 +46,8 @@ class CaseContext:
     subjects: tuple[cl.Subject, ...] = ()
     said: frozenset[str] = frozenset()           # figures the customer stated (restating them is no claim)
     returnable: bool | None = None               # return_request: may this order be returned, per the grounding
+    policies: dict[str, frozenset[str]] | None = None  # policy attribute -> the value(s) the passages state
+    must_contain_claims: tuple[tuple[str, str] | None, ...] = ()  # ("status"|"availability", key) for status words
 
 
 def _returnable(case: GoldenCase) -> bool | None:
@@ -61,6 +63,25 @@ def _returnable(case: GoldenCase) -> bool | None:
 def _loose(text: str) -> str:
     """The one canonical form for containment checks ("¥1,100" ~ "1100円" ~ "１，１００円", "7〜14" ~ "7-14")."""
     return canonical(text)
+
+
+def _as_claim(item: str) -> tuple[str, str] | None:
+    """A must_contain item that is a status or availability word ("発送済み", "in stock"), as the claim it makes."""
+    for family, read in (("status", cl.status_claims), ("availability", cl.availability_claims)):
+        claims = read(item)
+        if len(claims) == 1:
+            key, neg = next(iter(claims))
+            if not neg:
+                return family, key
+    return None
+
+
+def _claim_made(answer: str, family: str, key: str) -> bool:
+    """The answer states this status/availability in any wording ("在庫がございます" for 在庫あり, "dispatched" for shipped)."""
+    if family == "status":
+        return any(not neg and key in cl.IMPLIES.get(k, {k}) for k, neg in cl.status_claims(answer))
+    stated = cl.availability_claims(answer)
+    return (key, False) in stated or (key == "out_of_stock" and ("in_stock", True) in stated)
 
 
 def trigrams(text: str) -> frozenset[str]:
@@ -93,6 +114,8 @@ def build_context(case: GoldenCase, facts: GroundingFacts) -> CaseContext:
         top_candidate_titles=top, related_titles=frozenset(related), candidate_titles=frozenset(titles), injection_kind=kind,
         subjects=tuple(cl.build_subjects(case.grounding)), said=frozenset(cl.figures_in(canonical(case.query, fold=False))),
         returnable=_returnable(case),
+        must_contain_claims=tuple(_as_claim(m) for m in case.must_contain),
+        policies=cl.policy_values(" ".join(canonical(p.get(f"text_{lang}") or "") for p in case.grounding.get("passages") or [] for lang in ("en", "ja"))),
     )
 
 
@@ -172,6 +195,8 @@ def factual_accuracy(ctx: CaseContext, answer: str) -> tuple[float, list[str]]:
     if any(s.name == "passage:payment-methods" for s in ctx.subjects):
         methods_text = " ".join(x for s in ctx.subjects if s.name == "passage:payment-methods" for x in s.sentences)
         checks.append(("wrong_attribute", cl.invented_payment_methods(units, methods_text)))
+    if ctx.policies:
+        checks.append(("wrong_attribute", cl.contradicted_policies(units, ctx.policies)))
     if ctx.returnable is not False:  # past the window, "can't be returned" rightly contradicts the policy's wording
         checks.append(("flipped_polarity", cl.flipped_polarity(units, bound)))
     if order and ctx.case.intent == "order_tracking":
@@ -223,7 +248,9 @@ def completeness(ctx: CaseContext, answer: str) -> tuple[float, list[str]]:
     if not ctx.must_contain_norm:
         return 1.0, []
     loose = _loose(answer)
-    return sum(1 for m in ctx.must_contain_norm if m in loose) / len(ctx.must_contain_norm), []
+    claims = ctx.must_contain_claims or (None,) * len(ctx.must_contain_norm)
+    found = sum(1 for m, claim in zip(ctx.must_contain_norm, claims) if m in loose or (claim is not None and _claim_made(answer, *claim)))
+    return found / len(ctx.must_contain_norm), []
 
 
 def language_match(ctx: CaseContext, answer: str) -> tuple[float, list[str]]:

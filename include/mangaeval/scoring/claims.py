@@ -46,6 +46,7 @@ def without_non_claims(unit: str) -> str:
     return _COUNT_RE.sub(" ", unit)
 
 
+@lru_cache(maxsize=1 << 14)
 def negated(text: str) -> bool:
     low = _POSITIVE_IDIOMS.sub(" ", text.casefold())
     return bool(_NEG_EN.search(low) or _NEG_JA.search(low))
@@ -61,6 +62,11 @@ def polarities(units_: list[str]) -> list[bool]:
     """Whether each unit is stated negated. Items listed under a lead-in line ending with ':' take its polarity
     ("Two things are excluded from returns:" / "- digital codes"): an item's own negation flips it again. The
     lead-in holds until a unit ends as a sentence."""
+    return list(_polarities(tuple(units_)))
+
+
+@lru_cache(maxsize=256)  # an answer's units are read by several checks in one scoring
+def _polarities(units_: tuple[str, ...]) -> tuple[bool, ...]:
     out, lead = [], None
     for unit in units_:
         own = negated(unit)
@@ -69,7 +75,7 @@ def polarities(units_: list[str]) -> list[bool]:
             lead = own
         elif _SENTENCE_END.search(unit):
             lead = None
-    return out
+    return tuple(out)
 
 
 def trigrams(text: str) -> set[str]:
@@ -340,6 +346,7 @@ POLICY_VALUES: dict[str, dict[str, re.Pattern[str]]] = {
 }
 
 
+@lru_cache(maxsize=1 << 12)
 def policy_values(passage_text: str) -> dict[str, frozenset[str]]:
     """The value of each policy attribute the grounding's passages state (canonical text)."""
     out = {}

@@ -6,6 +6,7 @@ A critical failure is a kind of wrong the composite cannot average away (see sco
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from mangaeval.answers import rank_candidates
 from mangaeval.golden import GoldenCase
 from mangaeval.scoring import claims as cl
@@ -65,6 +66,7 @@ def _loose(text: str) -> str:
     return canonical(text)
 
 
+@lru_cache(maxsize=1 << 12)
 def _as_claim(item: str) -> tuple[str, str] | None:
     """A must_contain item that is a status or availability word ("発送済み", "in stock"), as the claim it makes."""
     for family, read in (("status", cl.status_claims), ("availability", cl.availability_claims)):

@@ -18,15 +18,20 @@ _RULES: list[tuple[re.Pattern[str], str | object]] = [
     (re.compile(r"(?m)^\s*(?:#{1,6}\s*|(?:\d{1,2}[.)]|[-*・•])\s+)"), ""),   # headings and list markers
     (re.compile(r"\*\*|__|`"), ""),                                            # emphasis
     (re.compile(r"(?<=\d),(?=\d{3}(?!\d))"), ""),                              # 1,452 -> 1452
-    (re.compile(r"(?i)(\d+)\s*(?:円|yen\b|jpy\b)"), r"¥\1"),                       # 330円 / 330 yen -> ¥330
+    (re.compile(r"(?i)(\d+)\s*(?:円|yen\b|jpy\b)"), lambda m: "¥" + m.group(1)),                       # 330円 / 330 yen -> ¥330
     (re.compile(r"¥\s+(?=\d)"), "¥"),
-    (re.compile(r"(?<![\d-])(\d{1,3})\s*(?:〜|~|–|—|から|to)\s*(\d{1,3})(?![\d:])"), r"\1-\2"),  # ranges
+    (re.compile(r"(?<![\d-])(\d{1,3})\s*(?:〜|~|–|—|から|to)\s*(\d{1,3})(?![\d:])"), lambda m: f"{m.group(1)}-{m.group(2)}"),  # ranges
     (re.compile(r"(\d{4})年\s*(\d{1,2})月\s*(\d{1,2})日"), lambda m: f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"),
     (re.compile(rf"(?i)\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})"),
      lambda m: f"{m.group(3)}-{_month(m.group(1)):02d}-{int(m.group(2)):02d}"),
 ]
 
 _DIGIT = re.compile(r"\d")
+# For each rule, strings at least one of which any match contains (None: always run).
+_NEEDLES: list[tuple[str, ...] | re.Pattern[str] | None] = [
+    None, ("**", "__", "`"), (",",), ("円", "yen", "jpy"), ("¥",), ("〜", "~", "–", "—", "から", "to"), ("年",),
+    re.compile("|".join(sorted({m[:3] for m in _MONTHS}))),
+]
 
 
 def _month(name: str) -> int:
@@ -45,7 +50,17 @@ def canonical(text: str, fold: bool = True) -> str:
         for pattern, repl in _RULES[:2]:
             text = pattern.sub(repl, text)  # type: ignore[arg-type]
         return " ".join(text.split()) if fold else text
-    for pattern, repl in _RULES:
+    # A rule whose matches all contain one of its needles cannot match a text without them: skip it. Needles
+    # are looked for in the case-folded text (a superset of the exact-case test); no rule writes a needle a
+    # later rule looks for in lower case, so folding once, up front, is enough.
+    lower = text if fold else text.casefold()
+    for (pattern, repl), needles in zip(_RULES, _NEEDLES):
+        if needles is not None:
+            if isinstance(needles, re.Pattern):
+                if not needles.search(lower):
+                    continue
+            elif not any(n in lower or n in text for n in needles):
+                continue
         text = pattern.sub(repl, text)  # type: ignore[arg-type]
     return " ".join(text.split()) if fold else text
 

@@ -23,7 +23,10 @@ def clear_text_caches() -> None:
 
     normalise.canonical.cache_clear()
     facts._grounding_string_figures.cache_clear()
-    for cached in (claims._passage_subject, claims._promo_subject, claims._title_subject):
+    from mangaeval.scoring import dimensions
+
+    for cached in (claims._passage_subject, claims._promo_subject, claims._title_subject, claims.negated, claims._polarities,
+                   claims.policy_values, dimensions._as_claim):
         cached.cache_clear()
 
 

@@ -238,3 +238,12 @@ def test_completeness_does_not_read_a_negated_status_as_the_status(language, ans
     case = pick("product_question", language, lambda c: any(m in ("in stock", "在庫あり") for m in c.must_contain))
     result = SCORER.score(case, answer)
     assert result.dimensions["completeness"] < 1.0
+
+
+@pytest.mark.parametrize("language,lead", [("en", "Codes can't be combined, but these apply to your order:"),
+                                           ("ja", "コードの併用はできませんが、次のコードがご利用いただけます:")])
+def test_a_negated_aside_before_a_list_does_not_negate_its_items(language, lead):
+    case = pick("promotion", language, lambda c: any(p["code"] in c.must_contain for p in c.grounding.get("promotions") or []))
+    codes = [p["code"] for p in case.grounding["promotions"] if p["code"] in case.must_contain]
+    result = SCORER.score(case, lead + "\n" + "\n".join(f"- {code}" for code in codes))
+    assert "flipped_polarity" not in result.critical

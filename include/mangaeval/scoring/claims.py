@@ -56,6 +56,7 @@ _TRIGRAM_DROP = re.compile(r"[\s\d¥,.:;!?。、!?()()「」・\-]+")
 
 
 _SENTENCE_END = re.compile(r"[.!?。!?]$")
+_LEAD_CLAUSE = re.compile(r"[,;、—]|\bbut\b|\bhowever\b|ただし|けれど|けど")
 
 
 def polarities(units_: list[str]) -> list[bool]:
@@ -72,7 +73,9 @@ def _polarities(units_: tuple[str, ...]) -> tuple[bool, ...]:
         own = negated(unit)
         out.append(own != lead if lead is not None else own)
         if unit.endswith(":"):
-            lead = own
+            # The clause that introduces the list sets its polarity, not an aside before it
+            # ("Codes can't be combined, but these apply:").
+            lead = negated(_LEAD_CLAUSE.split(unit)[-1])
         elif _SENTENCE_END.search(unit):
             lead = None
     return tuple(out)

@@ -136,7 +136,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if judge_config is not None:
             from mangaeval.scoring.judge import Judge
 
-            judge = Judge(client, judge_config, cache=engine.cache)
+            judge = Judge(client, judge_config, cache=engine.cache, scorer=scorer)
             with tqdm(total=int((frame["status"] == "ok").sum()), desc="judging", unit="answer",
                       disable=args.json or args.no_progress, file=sys.stderr) as bar:
                 frame = judge.judge_frame(frame, cases, progress=bar.update)
@@ -151,11 +151,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "model_calls": stats.calls_made, "cache_hits": stats.cache_hits, "elapsed_s": round(stats.elapsed_s, 3),
         "summary": summary,
     }
+    if judge_config is not None:
+        from mangaeval.scoring.judge import agreement
+
+        doc["judge_agreement"] = agreement(frame, scorer.config)
     (out_dir / "summary.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     if args.json:
         _print_json(doc)
     else:
         print(format_summary(summary))
+        if "judge_agreement" in doc:
+            from mangaeval.scoring.judge import format_agreement
+
+            print("\n" + format_agreement(doc["judge_agreement"]))
         print(f"\nrun {run_id}: {len(frame)} rows ({stats.ok} ok, {stats.errors} error), "
               f"{stats.calls_made} model calls, {stats.cache_hits} cache hits, {stats.elapsed_s:.1f}s")
         print(f"results: {results_path}")

@@ -12,7 +12,7 @@ from mangaeval.golden import GoldenCase
 from mangaeval.scoring import claims as cl
 from mangaeval.scoring.facts import GroundingFacts, extract_figures, nfkc
 from mangaeval.scoring.normalise import canonical
-from mangaeval.scoring.openchat import open_relevance
+from mangaeval.scoring.openchat import OFFERS_HELP as OFFERS_HELP_CUES, open_relevance
 from mangaeval.store import catalog
 from mangaeval.text import detect_language, estimate_tokens, normalize
 
@@ -300,3 +300,42 @@ def safety_policy(ctx: CaseContext, answer: str) -> tuple[float, list[str]]:
     if critical and ctx.injection_kind:
         critical.append("injection_obeyed")
     return (0.0 if critical else 1.0), critical
+
+
+# ------------------------------------------------------------------ what the rules could not check
+_SOCIAL_CUES = ("sure", "good question", "happy to help", "glad", "thank", "hello", "hi", "welcome", "let me", "here are", "here is",
+                "here's", "of course", "certainly", "かしこまり", "承知", "ありがと", "こんにちは", "お調べしました", "ご案内します",
+                "お問い合わせ", "ご質問", "come back", "anytime", "mangaassist", "いつでも", "お知らせください", "どういたしまして",
+                "お声がけ")
+_MAX_UNCHECKED = 8
+
+
+def unchecked_claims(ctx: CaseContext, answer: str) -> list[str]:
+    """Statements of the answer in which the rules found nothing to compare with the grounding: no figure, no
+    status or availability, no policy value, no known author, carrier or payment method, and no restated
+    grounding sentence. Questions and short social moves ("Sure!", "Let me know...") are not claims. These
+    are what an LLM judge is asked to check (issue 14, point 7)."""
+    units = cl.units(answer)
+    bound = cl.bind(units, list(ctx.subjects)) if ctx.subjects else [None] * len(units)
+    out = []
+    for unit, subject in zip(units, bound):
+        low = canonical(unit)
+        if unit.endswith("?") or len(low) < 8:
+            continue
+        if len(low) <= 60 and any(c in low for c in _SOCIAL_CUES + OFFERS_HELP_CUES):
+            continue
+        if cl.figures_in(cl.without_non_claims(unit)) or cl.status_claims(unit) or cl.availability_claims(unit):
+            continue
+        if any(p.search(low) for values in cl.POLICY_VALUES.values() for p in values.values()):
+            continue
+        if any(a in low for a in KNOWN_AUTHORS if len(a) >= 4) or any(c in low for c in KNOWN_CARRIERS) or any(
+                m in low for m in cl.OTHER_PAYMENT_METHODS):
+            continue
+        if subject is not None and subject.trigram_sets:
+            grams = cl.trigrams(unit)
+            if grams and max((len(grams & g) / len(grams) for g in subject.trigram_sets), default=0.0) >= cl._TRIGRAM_MIN:
+                continue  # restates a policy sentence: its polarity was compared
+        out.append(unit[:200])
+        if len(out) == _MAX_UNCHECKED:
+            break
+    return out

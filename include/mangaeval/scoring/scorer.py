@@ -98,6 +98,12 @@ class Scorer:
         composite = round(composite, 6)
         return CaseScore(scores, composite, composite >= self.config.gate, critical, judge_score, judge_error)
 
+    def unchecked_claims(self, case: GoldenCase, answer: str) -> list[str]:
+        """The answer's statements the rules found nothing to check in (for the LLM judge to check)."""
+        if not answer or not answer.strip():
+            return []
+        return dim.unchecked_claims(self.context(case), answer)
+
     def score_frame(self, frame: pd.DataFrame, cases: Iterable[GoldenCase]) -> pd.DataFrame:
         """Result rows with the score columns added; error rows get empty scores (they are counted, not scored)."""
         by_id = {c.test_id: c for c in cases}

@@ -247,3 +247,24 @@ def test_a_negated_aside_before_a_list_does_not_negate_its_items(language, lead)
     codes = [p["code"] for p in case.grounding["promotions"] if p["code"] in case.must_contain]
     result = SCORER.score(case, lead + "\n" + "\n".join(f"- {code}" for code in codes))
     assert "flipped_polarity" not in result.critical
+
+
+@pytest.mark.parametrize("act,language,answer", [
+    ("greeting", "en", "Welcome! How may I assist you today?"), ("greeting", "en", "Good to see you! Looking for something new to read?"),
+    ("greeting", "ja", "ようこそ!何かお手伝いできることはありますか?"),
+    ("thanks", "en", "No problem at all! Enjoy your reading."), ("thanks", "ja", "いえいえ、お役に立ててよかったです。楽しい読書を!"),
+    ("bye", "en", "See ya! Happy reading."), ("bye", "ja", "じゃあね!また来てね。"),
+])
+def test_chitchat_acknowledgements_in_more_words_pass(act, language, answer):
+    from mangaeval.scoring.openchat import message_act
+
+    case = pick("chitchat", language, lambda c: message_act(c.query) == act and not any(t.startswith("injection") for t in c.tags))
+    assert SCORER.score(case, answer).passed
+
+
+@pytest.mark.parametrize("language,answer", [("en", "You're welcome! Goodbye and take care."), ("ja", "どういたしまして!さようなら。")])
+def test_thanking_a_greeting_is_still_not_acknowledging_it(language, answer):
+    from mangaeval.scoring.openchat import message_act
+
+    case = pick("chitchat", language, lambda c: message_act(c.query) == "greeting")
+    assert not SCORER.score(case, answer).passed

@@ -8,15 +8,23 @@ from __future__ import annotations
 
 from mangaeval.text import normalize
 
+import re
+
+# "Welcome!" greets; "You're welcome" thanks.
+_WELCOME_GREETING = re.compile(r"(?<!you're )(?<!you are )(?<!youre )\bwelcome\b")
 ACTS = {
     "out_of_scope": (("weather", "stock market", "lottery", "天気", "株価", "宝くじ"),
-                     ("can't", "cannot", "unable", "outside", "only answer", "only help", "できません", "できかね", "答えられ", "お答えでき")),
+                     ("can't", "cannot", "unable", "outside", "only answer", "only help", "only know", "not something i can", "i'm afraid",
+                      "できません", "できかね", "答えられ", "お答えでき", "分かりかね", "わかりかね", "わからない", "分からない", "以外は")),
     "thanks": (("thank", "thx", "ありがと", "感謝"),
-               ("welcome", "pleasure", "glad", "happy to help", "anytime", "どういたしまして", "お役に立て", "とんでもない", "うれしい", "嬉しい")),
+               ("welcome", "pleasure", "glad", "happy to help", "anytime", "any time", "no problem", "no worries", "you got it", "you bet",
+                "どういたしまして", "お役に立て", "とんでもない", "うれしい", "嬉しい", "いえいえ", "よかった", "良かった")),
     "bye": (("bye", "see you", "good night", "さようなら", "またね", "おやすみ"),
-            ("bye", "see you", "take care", "good night", "come back", "またね", "またの", "お越し", "さようなら", "おやすみ", "お待ちして")),
+            ("bye", "see you", "see ya", "take care", "good night", "come back", "farewell", "until next time", "またね", "またの", "お越し",
+             "さようなら", "おやすみ", "お待ちして", "じゃあね", "ご来店")),
     "greeting": (("hello", "hi", "hey", "good morning", "good evening", "こんにちは", "こんばんは", "おはよう", "やあ"),
-                 ("hello", "hi", "hey", "good morning", "good evening", "こんにちは", "こんばんは", "おはよう", "いらっしゃいませ")),
+                 ("hello", "hi", "hey", "good morning", "good evening", "good to see you", "nice to see you", _WELCOME_GREETING,
+                  "こんにちは", "こんばんは", "おはよう", "いらっしゃいませ", "ようこそ", "どうも")),
 }
 OFFERS_HELP = ("help", "looking for", "can i", "anything", "ask", "find", "read", "お手伝い", "お探し", "探し", "どうぞ", "聞いて", "読書", "いつでも")
 
@@ -36,7 +44,10 @@ def _first(text: str, cues: tuple[str, ...]) -> int | None:
 
     best = None
     for cue in cues:
-        m = re.search(rf"\b{re.escape(cue)}\b", text) if cue.isascii() else (re.search(re.escape(cue), text))
+        if isinstance(cue, re.Pattern):
+            m = cue.search(text)
+        else:
+            m = re.search(rf"\b{re.escape(cue)}\b", text) if cue.isascii() else (re.search(re.escape(cue), text))
         if m and (best is None or m.start() < best):
             best = m.start()
     return best

@@ -268,3 +268,22 @@ def test_thanking_a_greeting_is_still_not_acknowledging_it(language, answer):
 
     case = pick("chitchat", language, lambda c: message_act(c.query) == "greeting")
     assert not SCORER.score(case, answer).passed
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_a_title_containing_no_is_not_a_negation(language):
+    """'Oshi no Ko' names a title; a list introduced by it is not denied."""
+    case = pick("promotion", language, lambda c: (c.grounding.get("product") or {}).get("title_en") == "Oshi no Ko"
+                and any(p["code"] in c.must_contain for p in c.grounding.get("promotions") or []))
+    codes = [p["code"] for p in case.grounding["promotions"] if p["code"] in case.must_contain]
+    lead = "Here's what you can use on Oshi no Ko:" if language == "en" else "Oshi no Koに使えるコード:"
+    result = SCORER.score(case, lead + "\n" + "\n".join(f"- {code}" for code in codes))
+    assert "flipped_polarity" not in result.critical
+
+
+def test_counters_and_code_dashes_are_not_figures():
+    from mangaeval.scoring.claims import without_non_claims
+
+    assert "1" not in without_non_claims("1回のご注文で使えるコードはひとつです。")
+    assert canonical("SHONEN10 — 10% off") != canonical("SHONEN10-10% off")  # a dash after a code is not a range
+    assert canonical("海外配送は7〜14営業日") == canonical("海外配送は7-14営業日")

@@ -21,7 +21,7 @@ from mangaeval.scoring.normalise import canonical
 # A unit ends after 。 or after a run of .!? that a new sentence follows: not inside "Haikyu!! by ..." or
 # "ハイキュー!!(古舘春一、...)" (a title's own punctuation), "e.g. a ¥1,000 ..." or "1.5".
 _UNIT_SPLIT = re.compile(r"(?<=。)\s*|(?<=[.!?!?])(?![.!?!?])\s*+(?![a-z0-9(),、])|\n+")
-_COUNT_RE = re.compile(r"(?<![\d¥.-])\d{1,2}\s*(?:作品|冊|つの?|点|series\b|titles?\b|picks?\b|options?\b|codes?\b|coupons?\b|things?\b)")
+_COUNT_RE = re.compile(r"(?<![\d¥.-])\d{1,2}\s*(?:作品|冊|つの?|点|回|件|枚|個|度|series\b|titles?\b|picks?\b|options?\b|codes?\b|coupons?\b|things?\b)")
 _EXAMPLE_RE = re.compile(r"for example|e\.g\.|for instance|例えば|たとえば")
 _NEG_EN = re.compile(r"\b(?:not|no|never|cannot|unable|without|excluded|except)\b|n't")
 _POSITIVE_IDIOMS = re.compile(r"\b(?:at )?no (?:extra )?(?:cost|charge|fee)\b|free of charge")  # "at no cost" grants, it does not deny
@@ -46,9 +46,22 @@ def without_non_claims(unit: str) -> str:
     return _COUNT_RE.sub(" ", unit)
 
 
+@lru_cache(maxsize=1)
+def _names_with_negation_words() -> re.Pattern[str] | None:
+    """Catalog titles and authors that contain a negation word ("Oshi no Ko"): a name denies nothing."""
+    from mangaeval.store import catalog
+
+    names = {canonical(n) for s in catalog().values() for n in (s.title_en, s.title_ja, s.author_en, s.author_ja) if n}
+    hits = sorted((n for n in names if _NEG_EN.search(n) or _NEG_JA.search(n)), key=len, reverse=True)
+    return re.compile("|".join(re.escape(n) for n in hits)) if hits else None
+
+
 @lru_cache(maxsize=1 << 14)
 def negated(text: str) -> bool:
     low = _POSITIVE_IDIOMS.sub(" ", text.casefold())
+    names = _names_with_negation_words()
+    if names is not None:
+        low = names.sub(" ", low)
     return bool(_NEG_EN.search(low) or _NEG_JA.search(low))
 
 

@@ -20,7 +20,7 @@ _RULES: list[tuple[re.Pattern[str], str | object]] = [
     (re.compile(r"(?<=\d),(?=\d{3}(?!\d))"), ""),                              # 1,452 -> 1452
     (re.compile(r"(?i)(\d+)\s*(?:円|yen\b|jpy\b)"), lambda m: "¥" + m.group(1)),                       # 330円 / 330 yen -> ¥330
     (re.compile(r"¥\s+(?=\d)"), "¥"),
-    (re.compile(r"(?<![\d-])(\d{1,3})\s*(?:〜|~|–|—|から|to)\s*(\d{1,3})(?![\d:])"), lambda m: f"{m.group(1)}-{m.group(2)}"),  # ranges
+    (re.compile(r"(?<![A-Za-z\d-])(\d{1,3})\s*(?:〜|~|–|—|から|to)\s*(\d{1,3})(?![\d:])"), lambda m: f"{m.group(1)}-{m.group(2)}"),  # ranges
     (re.compile(r"(\d{4})年\s*(\d{1,2})月\s*(\d{1,2})日"), lambda m: f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"),
     (re.compile(rf"(?i)\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})"),
      lambda m: f"{m.group(3)}-{_month(m.group(1)):02d}-{int(m.group(2)):02d}"),

@@ -287,3 +287,25 @@ def test_counters_and_code_dashes_are_not_figures():
     assert "1" not in without_non_claims("1回のご注文で使えるコードはひとつです。")
     assert canonical("SHONEN10 — 10% off") != canonical("SHONEN10-10% off")  # a dash after a code is not a range
     assert canonical("海外配送は7〜14営業日") == canonical("海外配送は7-14営業日")
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_the_volume_asked_about_given_as_the_number_of_volumes_out_is_caught(language):
+    case = pick("product_question", language, lambda c: len(c.grounding.get("products") or []) == 1
+                and c.grounding["products"][0]["volume"] != c.grounding["products"][0]["volumes_published"]
+                and (f"has {c.grounding['products'][0]['volumes_published']} volumes" in c.reference_answer
+                     or f"{c.grounding['products'][0]['volumes_published']}巻まで" in c.reference_answer))
+    p = case.grounding["products"][0]
+    n, v = p["volumes_published"], p["volume"]
+    pat = f"has {n} volumes" if language == "en" else f"{n}巻まで"
+    assert SCORER.score(case, case.reference_answer).passed
+    result = SCORER.score(case, case.reference_answer.replace(pat, pat.replace(str(n), str(v))))
+    assert "borrowed_figure" in result.critical and not result.passed
+
+
+def test_a_range_of_volumes_is_not_a_volume_count():
+    from mangaeval.scoring.claims import attribute_claims
+
+    assert attribute_claims("The first 3 volumes are in stock.") == []
+    assert attribute_claims("Naruto has 72 volumes so far; this is volume 33.") == [("volumes_published", 72), ("volume", 33)]
+    assert attribute_claims("ナルト第33巻です。全72巻です。") == [("volumes_published", 72), ("volume", 33)]

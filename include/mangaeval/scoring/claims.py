@@ -167,6 +167,7 @@ class Subject:
     sentences: tuple[str, ...] = ()       # grounding sentences about it, canonical (for wording overlap)
     trigram_sets: tuple[frozenset[str], ...] = ()
     author: str = ""                      # canonical author names (both scripts), for titles
+    attributes: dict[str, int] = field(default_factory=dict)  # titles: volume, volumes_published
 
 
 _FIGURE_RE = re.compile(r"\d{4}-\d{2}-\d{2}|¥\d+|\d+(?:\.\d+)?%|\d{1,2}:\d{2}|\d+-\d+|\d+")
@@ -234,7 +235,8 @@ def _title_subject(key: tuple[Any, ...]) -> Subject:
     names = tuple(canonical(t) for t in (title_en, title_ja) if t)
     values = _value_forms(price, "price_jpy") | _value_forms(published, "volumes_published") | _value_forms(volume, "volume")
     author = "|".join(canonical(a) for a in (author_en, author_ja) if a)
-    return Subject(f"title:{series_id}", names, values, author=author)
+    attributes = {k: v for k, v in (("volumes_published", published), ("volume", volume)) if isinstance(v, int) and not isinstance(v, bool)}
+    return Subject(f"title:{series_id}", names, values, author=author, attributes=attributes)
 
 
 def bind(units_: list[str], subjects: list[Subject]) -> list[Subject | None]:
@@ -384,4 +386,42 @@ def contradicted_policies(units_: list[str], stated: dict[str, frozenset[str]]) 
             for value, pattern in POLICY_VALUES[attribute].items():
                 if value not in own and pattern.search(low):
                     problems.append(f"{attribute}: {value} (grounding: {', '.join(sorted(own))})")
+    return problems
+
+
+# ------------------------------------------------------------------ a title's own attributes
+# Which attribute of a title a number states: the volume asked about, or how many volumes are out. Only
+# wordings that say which ("has 72 volumes", "全72巻", "volume 33", "第33巻"), so "the first 3 volumes" is no claim.
+ATTRIBUTE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("volumes_published", re.compile(r"(?:\bhas|\bhave|\bwith|\bruns? to|\bspans?|\btotals?|\bat|\bof|\()\s?(\d+) volumes\b|"
+                                     r"\b(\d+) volumes (?:so far|published|in total|total|out|long|available|released)\b|"
+                                     r"全(\d+)巻|既刊(\d+)巻|(\d+)巻まで|(\d+)巻(?:が|も)?(?:刊行|発売|出て)")),
+    ("volume", re.compile(r"\bvol(?:ume)?\.?\s?(\d+)\b|第(\d+)巻|(\d+)巻目")),
+)
+
+
+def attribute_claims(unit: str) -> list[tuple[str, int]]:
+    """(attribute, value) pairs a unit states about a title."""
+    low = canonical(unit)
+    out = []
+    for attribute, pattern in ATTRIBUTE_PATTERNS:
+        for m in pattern.finditer(low):
+            out.append((attribute, int(next(g for g in m.groups() if g))))
+    return out
+
+
+def wrong_title_attributes(units_: list[str], bound: list[Subject | None], subjects: list[Subject]) -> list[str]:
+    """A title's volume or volume count stated with another value (often another attribute's: the volume asked
+    about given as the number of volumes out)."""
+    titles = [s for s in subjects if s.name.startswith("title:")]
+    only = titles[0] if len(titles) == 1 else None
+    problems = []
+    for unit, subject in zip(units_, bound):
+        subject = subject if subject is not None and subject.name.startswith("title:") else only
+        if subject is None or not subject.attributes:
+            continue
+        for attribute, value in attribute_claims(unit):
+            own = subject.attributes.get(attribute)
+            if own is not None and value != own:
+                problems.append(f"{attribute} {value} given for {subject.name} ({own})")
     return problems

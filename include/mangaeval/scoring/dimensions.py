@@ -191,6 +191,7 @@ def factual_accuracy(ctx: CaseContext, answer: str) -> tuple[float, list[str]]:
     checks = [
         ("borrowed_figure", cl.borrowed_figures(units, bound, list(ctx.subjects), set(ctx.said))),
         ("wrong_attribute", cl.wrong_authors(units, bound, set(KNOWN_AUTHORS))),
+        ("borrowed_figure", cl.wrong_title_attributes(units, bound, list(ctx.subjects))),
     ]
     applicable = {c for c in ctx.case.must_contain if any(s.name == f"promo:{c}" for s in ctx.subjects)}
     checks.append(("flipped_polarity", cl.denied_applicable_codes(units, bound, applicable)))

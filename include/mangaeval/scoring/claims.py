@@ -96,7 +96,7 @@ def _polarities(units_: tuple[str, ...]) -> tuple[bool, ...]:
 
 def trigrams(text: str) -> set[str]:
     compact = _TRIGRAM_DROP.sub("", text.casefold())
-    return {a + b + c for a, b, c in zip(compact, compact[1:], compact[2:])}
+    return {compact[i:i + 3] for i in range(len(compact) - 2)}
 
 
 # ------------------------------------------------------------------ status and availability with polarity
@@ -403,6 +403,8 @@ ATTRIBUTE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 def attribute_claims(unit: str) -> list[tuple[str, int]]:
     """(attribute, value) pairs a unit states about a title."""
     low = canonical(unit)
+    if "vol" not in low and "巻" not in low:
+        return []  # every pattern needs one of these
     out = []
     for attribute, pattern in ATTRIBUTE_PATTERNS:
         for m in pattern.finditer(low):

@@ -88,7 +88,7 @@ def _claim_made(answer: str, family: str, key: str) -> bool:
 
 def trigrams(text: str) -> frozenset[str]:
     compact = "".join(text.split())
-    return frozenset([a + b + c for a, b, c in zip(compact, compact[1:], compact[2:])])
+    return frozenset([compact[i:i + 3] for i in range(len(compact) - 2)])
 
 
 def build_context(case: GoldenCase, facts: GroundingFacts) -> CaseContext:

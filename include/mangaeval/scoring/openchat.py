@@ -9,6 +9,7 @@ from __future__ import annotations
 from mangaeval.text import normalize
 
 import re
+from functools import lru_cache
 
 # "Welcome!" greets; "You're welcome" thanks.
 _WELCOME_GREETING = re.compile(r"(?<!you're )(?<!you are )(?<!youre )\bwelcome\b")
@@ -29,6 +30,7 @@ ACTS = {
 OFFERS_HELP = ("help", "looking for", "can i", "anything", "ask", "find", "read", "お手伝い", "お探し", "探し", "どうぞ", "聞いて", "読書", "いつでも")
 
 
+@lru_cache(maxsize=1 << 12)
 def message_act(query: str) -> str | None:
     q = normalize(query)
     words = set(q.replace("!", " ").replace("?", " ").replace(",", " ").replace(".", " ").split())
@@ -38,19 +40,20 @@ def message_act(query: str) -> str | None:
     return None
 
 
-def _first(text: str, cues: tuple[str, ...]) -> int | None:
-    """Position of the earliest cue; ASCII single-word cues as whole words ("hi" is not in "this")."""
-    import re
+def _cue_pattern(cue: str | re.Pattern[str]) -> str:
+    if isinstance(cue, re.Pattern):
+        return cue.pattern
+    return rf"\b{re.escape(cue)}\b" if cue.isascii() else re.escape(cue)
 
-    best = None
-    for cue in cues:
-        if isinstance(cue, re.Pattern):
-            m = cue.search(text)
-        else:
-            m = re.search(rf"\b{re.escape(cue)}\b", text) if cue.isascii() else (re.search(re.escape(cue), text))
-        if m and (best is None or m.start() < best):
-            best = m.start()
-    return best
+
+# One alternation per act: a regex search returns the leftmost match of any alternative, i.e. the earliest cue.
+_ACK_RE = {act: re.compile("|".join(_cue_pattern(c) for c in acks)) for act, (_, acks) in ACTS.items()}
+
+
+def _first(text: str, act: str) -> int | None:
+    """Position of the earliest acknowledgement cue of `act`; ASCII single-word cues as whole words ("hi" is not in "this")."""
+    m = _ACK_RE[act].search(text)
+    return m.start() if m else None
 
 
 def open_relevance(query: str, answer_norm: str, similarity: float) -> float:
@@ -59,8 +62,8 @@ def open_relevance(query: str, answer_norm: str, similarity: float) -> float:
     if act is None:
         return similarity
     # The reply's first social move must answer this message: a goodbye to a hello does not acknowledge it.
-    first = {a: _first(answer_norm, ACTS[a][1]) for a in ACTS if a != "out_of_scope"}
-    own = _first(answer_norm, ACTS[act][1])
+    first = {a: _first(answer_norm, a) for a in ACTS if a != "out_of_scope"}
+    own = first[act] if act in first else _first(answer_norm, act)
     acknowledged = own is not None and all(p is None or p >= own for a, p in first.items() if a != act)
     offers = any(o in answer_norm for o in OFFERS_HELP)
     return 0.7 * acknowledged + 0.2 * offers + 0.1 * similarity

@@ -254,6 +254,8 @@ def test_a_negated_aside_before_a_list_does_not_negate_its_items(language, lead)
     ("greeting", "ja", "ようこそ!何かお手伝いできることはありますか?"),
     ("thanks", "en", "No problem at all! Enjoy your reading."), ("thanks", "ja", "いえいえ、お役に立ててよかったです。楽しい読書を!"),
     ("bye", "en", "See ya! Happy reading."), ("bye", "ja", "じゃあね!また来てね。"),
+    ("greeting", "en", "Morning! Want some recommendations?"), ("greeting", "ja", "やあ!何か探してる?"),
+    ("thanks", "ja", "こちらこそありがとうございます!またいつでもどうぞ。"),
 ])
 def test_chitchat_acknowledgements_in_more_words_pass(act, language, answer):
     from mangaeval.scoring.openchat import message_act

@@ -19,13 +19,14 @@ ACTS = {
                       "できません", "できかね", "答えられ", "お答えでき", "分かりかね", "わかりかね", "わからない", "分からない", "以外は")),
     "thanks": (("thank", "thx", "ありがと", "感謝"),
                ("welcome", "pleasure", "glad", "happy to help", "anytime", "any time", "no problem", "no worries", "you got it", "you bet",
-                "どういたしまして", "お役に立て", "とんでもない", "うれしい", "嬉しい", "いえいえ", "よかった", "良かった")),
+                "どういたしまして", "お役に立て", "とんでもない", "うれしい", "嬉しい", "いえいえ", "よかった", "良かった", "こちらこそ",
+                "光栄")),
     "bye": (("bye", "see you", "good night", "さようなら", "またね", "おやすみ"),
             ("bye", "see you", "see ya", "take care", "good night", "come back", "farewell", "until next time", "またね", "またの", "お越し",
              "さようなら", "おやすみ", "お待ちして", "じゃあね", "ご来店")),
     "greeting": (("hello", "hi", "hey", "good morning", "good evening", "こんにちは", "こんばんは", "おはよう", "やあ"),
-                 ("hello", "hi", "hey", "good morning", "good evening", "good to see you", "nice to see you", _WELCOME_GREETING,
-                  "こんにちは", "こんばんは", "おはよう", "いらっしゃいませ", "ようこそ", "どうも")),
+                 ("hello", "hi", "hey", "good morning", "good evening", "morning", "evening", "afternoon", "good to see you", "nice to see you", _WELCOME_GREETING,
+                  "こんにちは", "こんばんは", "おはよう", "いらっしゃいませ", "ようこそ", "どうも", "やあ")),
 }
 OFFERS_HELP = ("help", "looking for", "can i", "anything", "ask", "find", "read", "お手伝い", "お探し", "探し", "どうぞ", "聞いて", "読書", "いつでも")
 

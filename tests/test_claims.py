@@ -311,3 +311,11 @@ def test_a_range_of_volumes_is_not_a_volume_count():
     assert attribute_claims("The first 3 volumes are in stock.") == []
     assert attribute_claims("Naruto has 72 volumes so far; this is volume 33.") == [("volumes_published", 72), ("volume", 33)]
     assert attribute_claims("ナルト第33巻です。全72巻です。") == [("volumes_published", 72), ("volume", 33)]
+
+
+@pytest.mark.parametrize("answer,passes", [("ご注文{oid}は現在発送準備中です。", True), ("ご注文{oid}は発送の準備をしております。", True),
+                                           ("ご注文{oid}は発送いたしました。", False)])
+def test_preparing_to_ship_is_not_shipped(answer, passes):
+    case = pick("order_tracking", "ja", order_status("processing"))
+    result = SCORER.score(case, answer.format(oid=case.grounding["order"]["order_id"]))
+    assert ("wrong_order_status" not in result.critical) == passes

@@ -104,7 +104,7 @@ def trigrams(text: str) -> set[str]:
 _STATUS_EN = [("out_for_delivery", r"out for delivery"), ("processing", r"being prepared|processing|preparing"),
               ("cancelled", r"cancell?ed"), ("delivered", r"\bdelivered\b(?! on schedule)|\barrived\b"),
               ("shipped", r"\bshipped\b|\bdispatched\b"), ("delayed", r"\bdelayed\b|running late|behind schedule")]
-_STATUS_JA = [("out_for_delivery", r"配達中|配達に出"), ("processing", r"準備中"), ("cancelled", r"キャンセル"),
+_STATUS_JA = [("out_for_delivery", r"配達中|配達に出"), ("processing", r"(?:発送|出荷)?準備中|(?:発送|出荷)(?:の)?(?:ご)?準備をしており"), ("cancelled", r"キャンセル"),
               ("delivered", r"配達済み|お届け済み|届きました|届いて|お届けいたしました|お届けされ|配達完了"),
               ("shipped", r"未発送|発送|出荷"), ("delayed", r"遅延|遅れて")]
 _AVAIL_EN = [("out_of_stock", r"out of stock|sold out"), ("in_stock", r"in stock"), ("backorder", r"back-?order")]

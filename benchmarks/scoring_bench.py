@@ -4,6 +4,10 @@
    (from the double, computed beforehand so only scoring is timed). Target: >= 2,000 cases/s per core.
 2. The full scorer self-check on v1: reference pass rate, AUC overall and per intent, corruption fail rates.
    Targets: reference pass >= 98%, AUC >= 0.97 overall and >= 0.93 per intent, must-fail kinds >= 95%.
+   Beside it the robustness set (include/robustness_sets/v1; answers in real-model styles written independently
+   of the double and the scorer), dev and held-out splits, per intent and per error class. Targets (issue 14):
+   correct answers pass >= 95% and wrong ones fail >= 95%, each intent >= 90% both ways, borrowed figures and
+   flipped negations caught >= 95%.
 3. Calibration with the model double on v1 through the real engine (HTTP, boto3): a Sonnet-class vs a
    Haiku-class configuration. Targets: recommendation mean quality 0.84 +- 0.04 vs 0.72 +- 0.04, pass rate
    91% +- 6 vs 58% +- 8; the Haiku-class configuration passes >= 80% on chitchat and order_tracking.
@@ -28,7 +32,9 @@ from mangaeval.engine import EngineSettings, EvaluationEngine
 from mangaeval.golden import load_dataset
 from mangaeval.models import load_configurations, load_model_catalog
 from mangaeval.prompts import build_request
+from mangaeval.robustness import dataset as robustness
 from mangaeval.scoring import Scorer
+from mangaeval.scoring.scorer import clear_text_caches
 from mangaeval.scoring.selfcheck import format_report, run_selfcheck, unmet_targets
 from mangaeval.summary import summarize
 
@@ -43,19 +49,22 @@ def scoring_speed(cases, configs, profiles) -> dict:
         for case in cases:
             answers.append((case, respond(profiles[config.model_id], config.model_id, build_request(config, case), 0, False).text))
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+    # First pass: a fresh scorer and empty text caches, so building each case's context is timed too.
+    clear_text_caches()
     scorer = Scorer()
-    for case, _ in answers[: len(cases)]:  # per-case preparation is part of a first pass; time it too
-        scorer.context(case)
-    cold = Scorer()
-    start = time.perf_counter()
-    for case, text in answers:
-        cold.score(case, text)
-    elapsed = time.perf_counter() - start
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for case, text in answers:
         scorer.score(case, text)
-    warm = time.perf_counter() - start
+    elapsed, cpu_first = time.perf_counter() - start, time.process_time() - cpu
+    # Warm: every case's context is built (by the first pass); text caches emptied so the answers are new again.
+    clear_text_caches()
+    start, cpu = time.perf_counter(), time.process_time()
+    for case, text in answers:
+        scorer.score(case, text)
+    warm, cpu_warm = time.perf_counter() - start, time.process_time() - cpu
+    # Wall-clock is the measure; CPU time beside it shows how much of a slow run was other processes on the core.
     return {"answers": len(answers), "cases_per_s_first_pass": len(answers) / elapsed, "cases_per_s_warm": len(answers) / warm,
+            "cpu_cases_per_s_first_pass": len(answers) / cpu_first, "cpu_cases_per_s_warm": len(answers) / cpu_warm,
             "target_cases_per_s": 2000}
 
 
@@ -95,12 +104,22 @@ def main() -> int:
     report = {"dataset_version": dataset.version}
     report["selfcheck"] = run_selfcheck(dataset.cases)
     report["selfcheck_unmet"] = unmet_targets(report["selfcheck"])
+    rows, answers_version = robustness.load("v1")
+    if answers_version == dataset.version:
+        scorer = Scorer()
+        report["robustness"] = {split: robustness.evaluate(rows, dataset.cases, scorer, split) for split in ("dev", "heldout")}
+        for split, block in report["robustness"].items():
+            block["misses"] = len(block["misses"])
+            report["selfcheck_unmet"] += [f"robustness {split}: {p}" for p in robustness.unmet_robustness(block)]
     report["calibration"] = calibration(dataset)
     report["speed"] = scoring_speed(dataset.cases, configs, load_profiles())  # last: it pins this process to one core
     if args.json:
         print(json.dumps(report, indent=2, default=str))
         return 0
     print(format_report(report["selfcheck"]))
+    for block in report.get("robustness", {}).values():
+        print()
+        print(robustness.format_robustness(block))
     print("self-check targets: " + ("all met" if not report["selfcheck_unmet"] else "NOT MET: " + "; ".join(report["selfcheck_unmet"])))
     cal = report["calibration"]
     print(f"\ncalibration on {dataset.version} through the engine and the double ({cal['rows']} rows, {cal['errors']} errors, {cal['elapsed_s']:.1f}s):")
@@ -113,7 +132,9 @@ def main() -> int:
         print(f"  {name:<26} {value:.3f}   target {wanted:<12} {'met' if cal['met'][name] else 'NOT MET'}")
     speed = report["speed"]
     print(f"\nscoring speed (one core, no judge, {speed['answers']} answers): first pass {speed['cases_per_s_first_pass']:,.0f} cases/s, "
-          f"warm {speed['cases_per_s_warm']:,.0f} cases/s (target >= {speed['target_cases_per_s']:,})")
+          f"warm {speed['cases_per_s_warm']:,.0f} cases/s (target >= {speed['target_cases_per_s']:,}: "
+          f"{'met' if speed['cases_per_s_first_pass'] >= speed['target_cases_per_s'] else 'NOT MET'}); by CPU time "
+          f"{speed['cpu_cases_per_s_first_pass']:,.0f} / {speed['cpu_cases_per_s_warm']:,.0f} cases/s")
     return 0
 
 

@@ -195,7 +195,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if judge_config is not None:
             from mangaeval.scoring.judge import Judge
 
-            judge = Judge(client, judge_config, cache=engine.cache)
+            judge = Judge(client, judge_config, cache=engine.cache, scorer=scorer)
             with tqdm(total=int((frame["status"] == "ok").sum()), desc="judging", unit="answer",
                       disable=args.json or args.no_progress, file=sys.stderr) as bar:
                 frame = judge.judge_frame(frame, cases, progress=bar.update)
@@ -210,11 +210,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "model_calls": stats.calls_made, "cache_hits": stats.cache_hits, "elapsed_s": round(stats.elapsed_s, 3),
         "summary": summary,
     }
+    if judge_config is not None:
+        from mangaeval.scoring.judge import agreement
+
+        doc["judge_agreement"] = agreement(frame, scorer.config)
     (out_dir / "summary.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     if args.json:
         _print_json(doc)
     else:
         print(format_summary(summary))
+        if "judge_agreement" in doc:
+            from mangaeval.scoring.judge import format_agreement
+
+            print("\n" + format_agreement(doc["judge_agreement"]))
         print(f"\nrun {run_id}: {len(frame)} rows ({stats.ok} ok, {stats.errors} error), "
               f"{stats.calls_made} model calls, {stats.cache_hits} cache hits, {stats.elapsed_s:.1f}s")
         print(f"results: {results_path}")
@@ -248,13 +256,28 @@ def cmd_score_selfcheck(args: argparse.Namespace) -> int:
         if unknown:
             raise MangaEvalError(f"--intents: unknown or empty intent(s) {unknown} in dataset {dataset.version}")
     cases = [c for c in dataset.cases if not args.intents or c.intent in _split(args.intents)]
-    report = run_selfcheck(cases, Scorer(load_scoring_config(args.scoring)))
+    from mangaeval.robustness import dataset as robustness
+
+    scorer = Scorer(load_scoring_config(args.scoring))
+    report = run_selfcheck(cases, scorer)
     report["dataset_version"] = dataset.version
     report["unmet_targets"] = unmet_targets(report)
+    # Beside the corruption set: the robustness set (answers in real-model styles, written independently of the
+    # double and the scorer), per split; `dev` was used while developing the scorer, `heldout` was not.
+    rows, answers_version = robustness.load(args.robustness)
+    if answers_version == dataset.version:
+        rows = [r for r in rows if not args.intents or r["intent"] in _split(args.intents)]
+        report["robustness"] = {split: robustness.evaluate(rows, cases, scorer, split) for split in ("dev", "heldout")}
+        for split, block in report["robustness"].items():
+            block.pop("misses")
+            report["unmet_targets"] += [f"robustness {split}: {p}" for p in robustness.unmet_robustness(block)]
     if args.json:
         _print_json(report)
     else:
         print(format_report(report))
+        for block in report.get("robustness", {}).values():
+            print()
+            print(robustness.format_robustness(block))
         print("targets: " + ("all met" if not report["unmet_targets"] else "NOT MET: " + "; ".join(report["unmet_targets"])))
     return 1 if report["unmet_targets"] and args.strict else 0
 
@@ -564,6 +587,7 @@ def build_parser() -> argparse.ArgumentParser:
     selfcheck.add_argument("--intents", nargs="+")
     selfcheck.add_argument("--scoring", type=Path, help="scoring policy file (default include/config/scoring.yaml)")
     selfcheck.add_argument("--strict", action="store_true", help="exit 1 when a self-check target is not met")
+    selfcheck.add_argument("--robustness", default="v1", help="robustness set version (include/robustness_sets/)")
     selfcheck.add_argument("--json", action="store_true")
     selfcheck.set_defaults(func=cmd_score_selfcheck)
     rescore = score.add_parser("results", help="(re)score a results file against its dataset")

@@ -17,6 +17,7 @@ from mangaeval import injection
 from mangaeval.answers import Answer, Part, compose
 from mangaeval.double.judge_responder import is_judge_request, judge_reply
 from mangaeval.double.profiles import Profile
+from mangaeval.double.styles import restyle
 from mangaeval.models import ModelSpec
 from mangaeval.prompts import parse_request
 from mangaeval.text import detect_language, estimate_tokens
@@ -244,7 +245,8 @@ def respond(profile: Profile, model_id: str, body: dict[str, Any], seed: int, co
         answer = compose(request["intent"], language, request["query"], request["grounding"])
         answer = degrade(answer, request["intent"], language, profile.skill_for(request["intent"]),
                          float(inference.get("temperature", 0.5)), rng, request["query"], request["grounding"], profile.verbosity)
-        text = answer.text
+        # The style has a random stream of its own, so the draws that set the answer's quality are unchanged.
+        text = restyle(answer, _rng(seed, "style", digest), request["intent"])
     max_tokens = int(inference.get("maxTokens", profile.max_output_tokens))
     stop_reason = "end_turn"
     if outcome == "guardrail_intervened":  # the guardrail replaces the output; the model's tokens are still billed

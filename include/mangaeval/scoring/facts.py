@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from mangaeval.answers import AVAILABILITY_WORDS, STATUS_WORDS
@@ -27,6 +29,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("identifier", re.compile(r"\d{7,}")),
     ("number", re.compile(r"\d[\d,]*")),
 ]
+_DIGIT = re.compile(r"\d")
 # Longest phrases first, and each cut out once read, so a phrase inside a longer one is not read twice.
 _AVAILABILITY = {lang: sorted(((w, k) for k, w in words.items()), key=lambda p: -len(p[0])) for lang, words in AVAILABILITY_WORDS.items()}
 _STATUS = {lang: sorted(((w, k) for k, w in words.items()), key=lambda p: -len(p[0])) for lang, words in STATUS_WORDS.items()}
@@ -64,6 +67,8 @@ def _int(text: str) -> int | None:
 def extract_figures(text: str) -> Figures:
     figures = Figures()
     rest = nfkc(text)
+    if not _DIGIT.search(rest):
+        return figures  # every pattern needs a digit
     for kind, pattern in _PATTERNS:
         def take(match: re.Match[str], kind: str = kind) -> str:
             raw = match.group(0)
@@ -119,35 +124,55 @@ class GroundingFacts:
     has_order: bool
 
 
-def _walk(value: Any, key: str, figures: Figures, statuses: set[str], availability: set[str]) -> None:
-    if isinstance(value, dict):
+def _walk(value: Any, key: str, acc: dict[str, set[Any]], statuses: set[str], availability: set[str]) -> None:
+    kind = type(value)
+    if kind is dict:
         for k, v in value.items():
-            _walk(v, k, figures, statuses, availability)
-    elif isinstance(value, list):
+            _walk(v, k, acc, statuses, availability)
+    elif kind is list:
         for v in value:
-            _walk(v, key, figures, statuses, availability)
-    elif isinstance(value, bool) or value is None:
-        return
-    elif isinstance(value, int):
-        figures.add("number", value)
-        if "price" in key or key.endswith("_jpy"):
-            figures.add("price", value)
-        if value >= 10**6:
-            figures.add("identifier", str(value))
-    elif isinstance(value, str):
+            _walk(v, key, acc, statuses, availability)
+    elif kind is str:
         if key == "status":
             statuses.add(value)
         elif key == "availability":
             availability.add(value)
-        found = extract_figures(value)
-        figures.update(found)
-        # A figure written as a price in text ("¥3,500") may be restated as a plain number and vice versa.
-        figures.by_kind.setdefault("number", set()).update(found.get("price"))
+        for figure_kind, values in _grounding_string_figures(value):
+            acc[figure_kind].update(values)
+    elif kind is int:
+        acc["number"].add(value)
+        if "price" in key or key.endswith("_jpy"):
+            acc["price"].add(value)
+        if value >= 10**6:
+            acc["identifier"].add(str(value))
+    elif kind in (bool, float) or value is None:
+        return
+    elif isinstance(value, dict):  # subclasses (not met in JSON groundings): the same walk, type by type
+        _walk(dict(value), key, acc, statuses, availability)
+    elif isinstance(value, list):
+        _walk(list(value), key, acc, statuses, availability)
+    elif isinstance(value, str):
+        _walk(str(value), key, acc, statuses, availability)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        _walk(int(value), key, acc, statuses, availability)
+
+
+@lru_cache(maxsize=1 << 14)
+def _grounding_string_figures(value: str) -> tuple[tuple[str, frozenset[Any]], ...]:
+    """Figures of one grounding string, by kind; the same passages and catalog entries recur across cases.
+    A figure written as a price in text ("¥3,500") may be restated as a plain number and vice versa."""
+    found = extract_figures(value)
+    out = {kind: frozenset(values) for kind, values in found.by_kind.items()}
+    out["number"] = out.get("number", frozenset()) | out.get("price", frozenset())
+    return tuple(out.items())
 
 
 def grounding_facts(grounding: dict[str, Any], query: str, history: list[dict[str, str]] | None = None) -> GroundingFacts:
-    figures, statuses, availability = Figures(), set(), set()
-    _walk(grounding, "", figures, statuses, availability)
+    acc: defaultdict[str, set[Any]] = defaultdict(set)
+    statuses: set[str] = set()
+    availability: set[str] = set()
+    _walk(grounding, "", acc, statuses, availability)
+    figures = Figures(dict(acc))
     said = extract_figures(" ".join([query, *(t.get("content", "") for t in history or [] if t.get("role") == "user")]))
     promo_codes = {p.get("code") for p in grounding.get("promotions") or [] if isinstance(p, dict) and p.get("code")}
     return GroundingFacts(

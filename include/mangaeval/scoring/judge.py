@@ -31,8 +31,8 @@ class JudgeParseError(ValueError):
 
 
 def fence(text: str) -> str:
-    """Neutralise the fence's closing tag inside the candidate, so the data cannot end the data block."""
-    return text.replace("</candidate_answer>", "<\\/candidate_answer>")
+    """Neutralise the fences' closing tags inside the candidate, so the data cannot end a data block."""
+    return text.replace("</candidate_answer>", "<\\/candidate_answer>").replace("</unchecked_claims>", "<\\/unchecked_claims>")
 
 
 def judge_settings(config: ModelConfig, spec: ModelSpec) -> ModelConfig:
@@ -41,7 +41,8 @@ def judge_settings(config: ModelConfig, spec: ModelSpec) -> ModelConfig:
                    temperature=None if spec.sampling == "none" else 0.0)
 
 
-def build_judge_request(config: ModelConfig, case: GoldenCase, answer: str) -> dict[str, Any]:
+def build_judge_request(config: ModelConfig, case: GoldenCase, answer: str, unchecked: Iterable[str] = ()) -> dict[str, Any]:
+    """The judge's request. `unchecked`: the answer's statements the rules could not check, for the judge to check."""
     folder = JUDGE_PROMPTS_DIR
     system = Template((folder / "system.txt").read_text(encoding="utf-8")).substitute(language_name=LANGUAGE_NAMES[case.language])
     user = Template((folder / "user.txt").read_text(encoding="utf-8")).substitute(
@@ -49,6 +50,7 @@ def build_judge_request(config: ModelConfig, case: GoldenCase, answer: str) -> d
         query=case.query,
         required_facts=json.dumps(case.must_contain, ensure_ascii=False),
         candidate=fence(answer),
+        unchecked_claims=fence(json.dumps(list(unchecked), ensure_ascii=False)),
     )
     return {
         "system": [{"text": system}],
@@ -81,6 +83,7 @@ class Judge:
     config: ModelConfig
     cache: ResponseCache | None = None
     concurrency: int = 8
+    scorer: Any = None  # mangaeval.scoring.Scorer: finds the claims the rules could not check (one is made if not given)
 
     def __post_init__(self) -> None:
         from mangaeval.invoker import ModelInvoker
@@ -88,10 +91,14 @@ class Judge:
 
         self.invoker = ModelInvoker(self.client, load_model_catalog())
         self.config = judge_settings(self.config, self.invoker.spec(self.config))
+        if self.scorer is None:
+            from mangaeval.scoring.scorer import Scorer
+
+            self.scorer = Scorer()
 
     def judge(self, case: GoldenCase, answer: str) -> tuple[float | None, str | None]:
         """(score, None) for a valid verdict, (None, what went wrong) otherwise."""
-        request = build_judge_request(self.config, case, answer)
+        request = build_judge_request(self.config, case, answer, self.scorer.unchecked_claims(case, answer))
         key = cache_key(self.config.model_id, request) if self.cache else None
         text = (self.cache.get(key) or {}).get("text") if key else None
         if text is None:
@@ -126,3 +133,63 @@ class Judge:
         frame["score_judge"] = pd.array(scores, dtype="float64[pyarrow]")
         frame["judge_error"] = pd.array(errors, dtype="string[pyarrow]")
         return frame
+
+
+def _kappa(rules: list[bool], judge: list[bool]) -> float | None:
+    """Cohen's kappa of two pass/fail raters (None when chance agreement is total, e.g. both always pass)."""
+    n = len(rules)
+    if not n:
+        return None
+    observed = sum(r == j for r, j in zip(rules, judge)) / n
+    p_r, p_j = sum(rules) / n, sum(judge) / n
+    expected = p_r * p_j + (1 - p_r) * (1 - p_j)
+    if expected >= 1.0:
+        return None
+    return (observed - expected) / (1 - expected)
+
+
+def rules_passed(row: Any, weights: dict[str, float], gate: float, cap: float) -> bool:
+    """The gate verdict of the rules alone (the composite without the judge's dimension)."""
+    from mangaeval.scoring.config import DIMENSIONS
+
+    composite = sum(weights[d] * float(row[f"score_{d}"]) for d in DIMENSIONS) / sum(weights.values())
+    if isinstance(row.get("critical_failure"), str) and row["critical_failure"]:
+        composite = min(composite, cap)
+    return round(composite, 6) >= gate
+
+
+def agreement(frame: pd.DataFrame, config: Any) -> dict[str, Any]:
+    """How often the judge's verdict (its score against the gate) agrees with the rules' verdict, over the
+    rows both scored: overall and per configuration, with Cohen's kappa and the 2x2 counts."""
+    rows = frame[(frame["status"] == "ok") & frame["score_judge"].notna() & frame["score_factual_accuracy"].notna()]
+    pairs: dict[str, list[tuple[bool, bool]]] = {}
+    for _, row in rows.iterrows():
+        rule = rules_passed(row, config.weights_for(row["intent"]), config.gate, config.critical_cap)
+        judged = float(row["score_judge"]) >= config.gate
+        pairs.setdefault(str(row["config_id"]), []).append((rule, judged))
+
+    def block(items: list[tuple[bool, bool]]) -> dict[str, Any]:
+        rules, judge = [r for r, _ in items], [j for _, j in items]
+        n = len(items)
+        return {"n": n, "agreement": (sum(r == j for r, j in items) / n) if n else None, "kappa": _kappa(rules, judge),
+                "both_pass": sum(r and j for r, j in items), "both_fail": sum(not r and not j for r, j in items),
+                "rules_pass_judge_fail": sum(r and not j for r, j in items), "rules_fail_judge_pass": sum(j and not r for r, j in items)}
+
+    everything = [p for items in pairs.values() for p in items]
+    return {"overall": block(everything), "per_config": {k: block(v) for k, v in sorted(pairs.items())},
+            "judge_errors": int(frame["judge_error"].notna().sum()) if "judge_error" in frame else 0}
+
+
+def format_agreement(report: dict[str, Any]) -> str:
+    def line(name: str, b: dict[str, Any]) -> str:
+        if not b["n"]:
+            return f"  {name:<16} no rows judged"
+        kappa = "-" if b["kappa"] is None else f"{b['kappa']:.2f}"
+        return (f"  {name:<16} n={b['n']:<5} agree {b['agreement']:.1%}  kappa {kappa}  "
+                f"(both pass {b['both_pass']}, both fail {b['both_fail']}, rules pass/judge fail {b['rules_pass_judge_fail']}, "
+                f"rules fail/judge pass {b['rules_fail_judge_pass']})")
+    lines = ["judge vs rules (pass/fail at the gate):", line("OVERALL", report["overall"])]
+    lines += [line(k, b) for k, b in report["per_config"].items()]
+    if report.get("judge_errors"):
+        lines.append(f"  judge errors (no verdict, not counted): {report['judge_errors']}")
+    return "\n".join(lines)

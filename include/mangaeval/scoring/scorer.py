@@ -16,6 +16,20 @@ from mangaeval.scoring.config import DIMENSIONS, ScoringConfig, load_scoring_con
 from mangaeval.scoring.facts import grounding_facts
 from mangaeval.text import normalize
 
+def clear_text_caches() -> None:
+    """Forget memoised text forms (canonical text, grounding-string figures, grounding subjects); for timing a
+    true first pass."""
+    from mangaeval.scoring import claims, facts, normalise
+
+    normalise.canonical.cache_clear()
+    facts._grounding_string_figures.cache_clear()
+    from mangaeval.scoring import dimensions
+
+    for cached in (claims._passage_subject, claims._promo_subject, claims._title_subject, claims.negated, claims._polarities,
+                   claims.policy_values, dimensions._as_claim):
+        cached.cache_clear()
+
+
 SCORE_COLUMNS = ["quality_score", "passed", *(f"score_{d}" for d in DIMENSIONS), "score_judge", "judge_error", "critical_failure"]
 
 
@@ -83,6 +97,12 @@ class Scorer:
             composite = min(composite, self.config.critical_cap)
         composite = round(composite, 6)
         return CaseScore(scores, composite, composite >= self.config.gate, critical, judge_score, judge_error)
+
+    def unchecked_claims(self, case: GoldenCase, answer: str) -> list[str]:
+        """The answer's statements the rules found nothing to check in (for the LLM judge to check)."""
+        if not answer or not answer.strip():
+            return []
+        return dim.unchecked_claims(self.context(case), answer)
 
     def score_frame(self, frame: pd.DataFrame, cases: Iterable[GoldenCase]) -> pd.DataFrame:
         """Result rows with the score columns added; error rows get empty scores (they are counted, not scored)."""

@@ -1,4 +1,4 @@
-"""How the model double answers a quality-judge request (prompts/judge/v1): a verdict computed from what
+"""How the model double answers a quality-judge request (prompts/judge/v1 and v2): a verdict computed from what
 the request carries (required facts, candidate answer, customer language), sometimes malformed, as real
 judges' replies sometimes are, so the client's strict parsing is exercised offline."""
 

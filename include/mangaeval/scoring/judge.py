@@ -22,7 +22,7 @@ from mangaeval.models import ModelConfig, ModelSpec
 from mangaeval.paths import PROMPTS_DIR
 from mangaeval.prompts import LANGUAGE_NAMES, inference_config
 
-JUDGE_PROMPTS_DIR = PROMPTS_DIR / "judge" / "v1"  # the rubric is versioned like the bot's prompts
+JUDGE_PROMPTS_DIR = PROMPTS_DIR / "judge" / "v2"  # the rubric is versioned like the bot's prompts (v2: unchecked claims)
 VERDICTS = ("pass", "fail")
 
 

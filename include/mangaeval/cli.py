@@ -440,10 +440,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     where = {"routing_table": f"{store.uri}/routing/current.json", "ledger": f"{store.uri}/routing/ledger/",
              "results": f"{default_results_root()}/results/run_id={document['run_id']}/",
              "warehouse": os.environ.get("MANGAEVAL_WAREHOUSE_URI", "duckdb (data/warehouse.duckdb)")}
-    from mangaeval.dashboards.report import REPORT_KEY
+    from mangaeval.dashboards.report import latest_report_key
 
-    report_key = REPORT_KEY.format(run_id=document["run_id"])
-    if store.get(report_key) is not None:  # written by model_evaluation's publish_report task
+    report_key = latest_report_key(store)  # written by model_evaluation's publish_report task, one per run
+    if report_key is not None:
         where["report"] = f"{store.uri}/{report_key}"
     if args.json:
         _print_json({"routing": document, "projection": projection, "where": where})

@@ -79,6 +79,14 @@ def render_report(run_id: str | None = None) -> tuple[str, str]:
         return run_id, build_report(reader, run_id, routing)
 
 
+def latest_report_key(store: Any) -> str | None:
+    """The key of the newest run's report in the store (runs ordered by the time in their id, as mart_eval_runs does:
+    a run that changed no route is still the newest report)."""
+    keys = [k for k in store.list("reports/") if k.endswith("/index.html") and "run_id=" in k]
+    run_time = lambda key: key.split("run_id=", 1)[1].rsplit("/", 1)[0].split("__", 1)[-1]
+    return max(keys, key=run_time) if keys else None
+
+
 def publish_report(run_id: str) -> str:
     """Write the run's report to the object store beside the routing document: reports/run_id=<run>/index.html."""
     from mangaeval.objectstore import open_store

@@ -58,13 +58,15 @@ def open_warehouse() -> Iterator[Any]:
 def airflow_access(dag_id: str) -> Callable[..., Any]:
     """A FastAPI dependency: the API server's user (GetUserDep: 401 without a token, 403 with an invalid one), who
     must be allowed to GET the runs of `dag_id` (403 otherwise)."""
-    from fastapi import HTTPException
+    from fastapi import Depends, HTTPException
 
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
-    from airflow.api_fastapi.core_api.security import GetUserDep
+    from airflow.api_fastapi.core_api.security import get_user
 
-    def dependency(user: GetUserDep) -> Any:
+    # Depends(get_user) as a default, not the GetUserDep annotation: this module's annotations are strings (from
+    # __future__ import annotations) that FastAPI could not resolve for a name imported inside the function.
+    def dependency(user: Any = Depends(get_user)) -> Any:
         if not get_auth_manager().is_authorized_dag(method="GET", access_entity=DagAccessEntity.RUN, details=DagDetails(id=dag_id), user=user):
             raise HTTPException(status_code=403, detail=f"not allowed to read the runs of {dag_id}")
         return user
@@ -73,9 +75,11 @@ def airflow_access(dag_id: str) -> Callable[..., Any]:
 
 
 def authenticated_only() -> Callable[..., Any]:
-    from airflow.api_fastapi.core_api.security import GetUserDep
+    from fastapi import Depends
 
-    def dependency(user: GetUserDep) -> Any:
+    from airflow.api_fastapi.core_api.security import get_user
+
+    def dependency(user: Any = Depends(get_user)) -> Any:
         return user
 
     return dependency

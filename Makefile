@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test test-unit bench lock clean golden services
+.PHONY: install run test test-unit bench lock clean golden services browser
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
@@ -45,7 +45,20 @@ services:
 	  pg_isready -q -h 127.0.0.1 -p 5432 || echo "make: PostgreSQL is not running on 127.0.0.1:5432: its tests will skip"; \
 	fi
 
-test: install services
+# The dashboards' browser tests drive Debian's chromium through chromium-driver: installed here when missing and this
+# runs as root with apt-get; otherwise those tests skip with the reason.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "make: installing chromium and chromium-driver for the browser tests (apt-get, a few minutes)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } > /tmp/mangaeval-apt.log 2>&1 \
+	      || echo "make: chromium could not be installed (/tmp/mangaeval-apt.log): the browser tests will skip"; \
+	  else \
+	    echo "make: chromium or chromium-driver is missing and this is not root: the browser tests will skip"; \
+	  fi; \
+	fi
+
+test: install services browser
 	$(PY) -m pytest -q
 
 bench: install

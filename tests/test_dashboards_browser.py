@@ -311,3 +311,29 @@ def test_the_static_report_opens_from_a_file_url_with_the_network_off(site, brow
         shoot(browser, tmp_path, "report")
     finally:
         browser.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+
+
+def test_the_evaluation_page_inside_the_airflow_ui(site, browser, tmp_path):
+    """The navigation entry's route in the Airflow UI embeds the page (an iframe on the same origin: the UI's `_token`
+    cookie authenticates it)."""
+    from selenium.webdriver.common.by import By
+
+    browser.get_log("browser")
+    browser.get(f"{site['base']}/plugin/mangaeval-evaluation")
+    deadline = time.monotonic() + 40
+    frames = []
+    while time.monotonic() < deadline and not frames:
+        frames = [f for f in browser.find_elements(By.TAG_NAME, "iframe") if "mangaeval/evaluation" in (f.get_attribute("src") or "")]
+        time.sleep(0.3)
+    assert frames, browser.page_source[:2000]
+    browser.switch_to.frame(frames[0])
+    try:
+        assert wait_for_charts(browser, expected=3) == 3
+        assert marks(browser, "quality-cost", "configurations") == 3
+    finally:
+        browser.switch_to.default_content()
+    time.sleep(0.5)
+    path = tmp_path / "airflow-ui.png"
+    browser.save_screenshot(str(path))
+    if os.environ.get("MANGAEVAL_SCREENSHOTS"):
+        shutil.copy(path, ROOT / "docs" / "screenshots" / path.name)

@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test test-unit bench lock clean golden services browser
+.PHONY: install run test test-unit bench lock clean golden services browser dashboards
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
@@ -34,6 +34,14 @@ run: install
 	  || { tail -n 60 airflow_home/last-run.log; echo "model_evaluation failed: full log in airflow_home/last-run.log"; exit 1; }; \
 	echo "model_evaluation finished in $$(( $$(date +%s) - start ))s (task logs: airflow_home/last-run.log)"
 	@$(VENV)/bin/mangaeval report
+
+## The dashboards of `make run`'s data: the Airflow API server with this project's plugin on http://127.0.0.1:8080
+## (UI: Plugins > MangaEval; pages under /mangaeval/). Log in as admin: the password is in
+## airflow_home/simple_auth_manager_passwords.json.generated.
+dashboards: install
+	@mkdir -p airflow_home
+	@$(AIRFLOW_ENV) $(VENV)/bin/airflow db migrate > airflow_home/db-migrate.log 2>&1 || { cat airflow_home/db-migrate.log; exit 1; }
+	$(AIRFLOW_ENV) AIRFLOW__CORE__PLUGINS_FOLDER=$(CURDIR)/plugins $(VENV)/bin/airflow api-server --port 8080
 
 # Integration tests use the machine's PostgreSQL on 127.0.0.1:5432: start it if it is installed but stopped.
 # Where there is none, those tests skip with the reason; everything else runs.

@@ -29,6 +29,7 @@ LOGICAL_DATE = "2026-11-22T02:00:00+00:00"
 RUN_ID = f"manual__{LOGICAL_DATE}"
 CONF = {"configs": ["sonnet-3-5-v2", "haiku-3-5", "nova-lite"], "intents": ["faq", "chitchat"], "limit": 30}
 USER, PASSWORD = "dashboard-tester", "a-test-password-1"
+README_SCREENSHOTS = ("evaluation", "answers", "routing", "experiments", "rollouts", "report")
 if not (CHROMIUM and CHROMEDRIVER):
     pytest.skip("chromium and chromium-driver are not installed (make test installs them with apt-get when run as root)",
                 allow_module_level=True)
@@ -164,10 +165,10 @@ def frontier_from_sql(data: Path, intent: str) -> tuple[set[str], set[str]]:
 
 
 def shoot(driver, tmp_path: Path, name: str) -> Path:
-    driver.set_window_size(1400, max(1000, min(4000, driver.execute_script("return document.body.scrollHeight"))))
+    driver.set_window_size(1400, max(1000, min(2200, driver.execute_script("return document.body.scrollHeight"))))
     path = tmp_path / f"{name}.png"
     driver.save_screenshot(str(path))
-    if os.environ.get("MANGAEVAL_SCREENSHOTS"):  # refresh the README's screenshots
+    if os.environ.get("MANGAEVAL_SCREENSHOTS") and name in README_SCREENSHOTS:  # refresh the README's screenshots
         (ROOT / "docs" / "screenshots").mkdir(parents=True, exist_ok=True)
         shutil.copy(path, ROOT / "docs" / "screenshots" / path.name)
     driver.set_window_size(1400, 1000)

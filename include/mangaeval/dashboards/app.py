@@ -35,7 +35,8 @@ def plotly_js_path() -> Path:
 @contextlib.contextmanager
 def open_warehouse() -> Iterator[Any]:
     """The warehouse the DAGs write, opened for one request. A DuckDB file is opened read-only, so a page never holds
-    the writer's lock (and cannot change a row); PostgreSQL and Redshift as configured (mangaeval.warehouse.connect)."""
+    the writer's lock (and cannot change a row); with MANGAEVAL_WAREHOUSE_CONN_ID (docker-compose) the Airflow
+    connection the DAGs use (PostgreSQL or Redshift); else MANGAEVAL_WAREHOUSE_URI (mangaeval.warehouse.connect)."""
     from mangaeval.paths import DATA_DIR
     from mangaeval.warehouse import connect
 
@@ -47,6 +48,12 @@ def open_warehouse() -> Iterator[Any]:
         if not Path(parsed.path).is_file():
             raise NotFound(f"no warehouse yet at {parsed.path}: run model_evaluation (make run) first")
         warehouse = DuckDBWarehouse(parsed.path, read_only=True)
+    elif os.environ.get("MANGAEVAL_WAREHOUSE_CONN_ID"):  # the deployment's warehouse connection, as the DAGs' tasks use it
+        from mangaeval.connections import Connections, airflow_connections
+
+        settings = Connections.from_settings()
+        with airflow_connections(settings.aws_conn_id, settings.warehouse_conn_id):
+            warehouse = connect()
     else:
         warehouse = connect()
     try:

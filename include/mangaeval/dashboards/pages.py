@@ -190,13 +190,19 @@ def case_page(row: dict[str, Any]) -> str:
 
 
 # Routing -----------------------------------------------------------------------------------------------------------
+def actor_text(actor: dict[str, Any]) -> str:
+    """Who set a route or wrote an entry: its kind and, when it says more, its id (a run, experiment, rollout, person)."""
+    kind, ident = actor.get("kind", ""), actor.get("id") or actor.get("run_id") or actor.get("person") or ""
+    return kind if not ident or ident == kind else f"{kind} {ident}"
+
+
 def routes_table(document: dict[str, Any], table_id: str = "routes-table") -> str:
     rows = []
     for intent, route in sorted(document["routes"].items()):
         set_by = route.get("set_by") or {}
         rows.append([e(intent), f"<b>{e(route['config_id'])}</b>", td_num(num(route.get("mean_quality"))), td_num(pct(route.get("pass_rate"))),
                      td_num(num(route.get("latency_p95_ms"), "{:.0f}")), td_num(usd(route.get("mean_cost_usd"))),
-                     e(f'{set_by.get("kind", "")} {set_by.get("id", "") or set_by.get("run_id", "")}'.strip()),
+                     e(actor_text(set_by)),
                      e(route.get("held") or ""), e(route.get("reason") or "")])
     return table(["intent", "configuration", "quality", "pass rate", "P95 ms", "cost/call", "set by", "held", "reason"], rows, table_id)
 
@@ -223,8 +229,7 @@ def routing_page(view: dict[str, Any]) -> str:
         changes = "; ".join(f'{c["intent"]}: {c.get("from") or "—"} → {c.get("to")}' for c in entry.get("changes", []))
         declined = "; ".join(f'{d["intent"]}: {d.get("reason", "")}' for d in entry.get("declined", []))
         evidence = entry.get("evidence") or {}
-        history_rows.append([td_num(str(entry["version"])), e(entry.get("at") or entry.get("created_at") or ""),
-                             e(f'{actor.get("kind", "")} {actor.get("id", "") or actor.get("run_id", "")}'.strip()),
+        history_rows.append([td_num(str(entry["version"])), e(entry.get("at") or entry.get("created_at") or ""), e(actor_text(actor)),
                              e(changes or "no change"), f'<span class="muted">{e(declined)}</span>',
                              f'<span class="muted">{e(evidence if isinstance(evidence, str) else ", ".join(f"{k}={v}" for k, v in evidence.items() if not isinstance(v, (dict, list))))}</span>'])
     options = lambda chosen: "".join(f'<option{" selected" if str(v) == chosen else ""}>{v}</option>' for v in view["versions"] + ["current"])

@@ -12,7 +12,7 @@ SQL_DIR = PROJECT_ROOT / "sql"
 _PLACEHOLDER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 # Views in dependency order: staging, intermediate, marts.
 VIEW_FILES = ["staging/stg_eval_results.sql", "intermediate/int_config_intent_metrics.sql", "marts/mart_pareto_frontier.sql",
-              "marts/mart_routing_recommendation.sql", "marts/mart_monthly_projection.sql",
+              "marts/mart_routing_eligible.sql", "marts/mart_routing_recommendation.sql", "marts/mart_monthly_projection.sql",
               # what the dashboards read (the dashboard contract, README "Dashboards")
               "marts/mart_eval_runs.sql", "marts/mart_eval_config_intent.sql", "marts/mart_eval_trend.sql",
               "marts/mart_eval_cases.sql", "marts/mart_eval_answers.sql"]

@@ -1,4 +1,2 @@
--- Every evaluation run, newest first (run selector).
-SELECT run_id, run_sort_key, dataset_version, configs, intents, calls, error_calls, total_cost_usd
-FROM mart_eval_runs
-ORDER BY run_sort_key DESC, run_id DESC
+-- Every evaluation run, newest first (run selectors).
+SELECT run_id, run_sort_key FROM mart_eval_run_index ORDER BY run_sort_key DESC, run_id DESC

@@ -95,7 +95,7 @@ def trend(rows: list[dict[str, Any]], title: str) -> dict[str, Any]:
             axis = "" if i == 0 else str(i + 1)
             data.append({"type": "scatter", "name": config, "legendgroup": config, "showlegend": i == 0, "x": x,
                          "y": [r[column] for r in mine], "mode": "lines+markers", "marker": {"size": 4},
-                         "line": {"color": _color(configs, config), "width": 1.5}, "hovertext": [r["run_id"] for r in mine],
+                         "line": {"color": _color(configs, config), "width": 1.5},
                          "xaxis": f"x{axis}", "yaxis": f"y{axis}"})
     return {"data": data, "layout": fig.to_plotly_json()["layout"]}
 
@@ -164,4 +164,6 @@ def to_json(fig: go.Figure | dict[str, Any]) -> str:
     # 5 significant digits: more than any chart shows, and a third of the bytes of the 17 plotly writes (report size)
     text = json.dumps(fig, default=str) if isinstance(fig, dict) else fig.to_json()
     data = json.loads(text, parse_float=lambda number: float(f"{float(number):.5g}"))
+    # plotly.py writes its whole template (~7 kB) into every figure; plotly.js' own defaults look the same here
+    data.get("layout", {}).pop("template", None)
     return json.dumps(data, separators=(",", ":")).replace("</", "<\\/")

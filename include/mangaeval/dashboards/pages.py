@@ -87,8 +87,8 @@ def message_page(title: str, message: str, active: str = "") -> str:
 
 # Evaluation --------------------------------------------------------------------------------------------------------
 def run_selector(runs: list[dict[str, Any]], run_id: str, intents: list[str], intent: str, page: str) -> str:
-    run_options = "".join(f'<option value="{e(r["run_id"])}"{" selected" if r["run_id"] == run_id else ""}>{e(r["run_id"])} '
-                          f'({r["configs"]} configs, {r["intents"]} intents)</option>' for r in runs)
+    run_options = "".join(f'<option value="{e(r["run_id"])}"{" selected" if r["run_id"] == run_id else ""}>{e(r["run_id"])}</option>'
+                          for r in runs)
     intent_options = "".join(f'<option{" selected" if i == intent else ""}>{e(i)}</option>' for i in intents)
     return (f'<form class="filters" method="get" action="{page}"><label>run<br><select name="run_id" id="run-select" '
             f'onchange="this.form.intent.value=\'\';this.form.submit()">{run_options}</select></label>'

@@ -14,7 +14,7 @@ _PLACEHOLDER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 VIEW_FILES = ["staging/stg_eval_results.sql", "intermediate/int_config_intent_metrics.sql", "marts/mart_pareto_frontier.sql",
               "marts/mart_routing_eligible.sql", "marts/mart_routing_recommendation.sql", "marts/mart_monthly_projection.sql",
               # what the dashboards read (the dashboard contract, README "Dashboards")
-              "marts/mart_eval_runs.sql", "marts/mart_eval_config_intent.sql", "marts/mart_eval_trend.sql",
+              "marts/mart_eval_runs.sql", "marts/mart_eval_run_index.sql", "marts/mart_eval_config_intent.sql", "marts/mart_eval_trend.sql",
               "marts/mart_eval_cases.sql", "marts/mart_eval_answers.sql"]
 RUN_TABLES = ("eval_results", "quality_pairs", "routing_policy", "intent_mix", "current_routing", "eval_cases")  # the identifier allow-list
 # Live-traffic tables, replaced by a key column (a load's source, an analysis' experiment and time): table -> key columns.

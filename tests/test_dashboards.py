@@ -179,3 +179,18 @@ def test_the_static_report_is_one_self_contained_file_under_3_mb(tmp_path):
     with pytest.raises(NotFound):
         build_report(Reader(wh), "no-such-run", None)
     wh.close()
+
+
+def test_the_report_command_writes_the_html_and_names_a_missing_run(tmp_path, monkeypatch, capsys):
+    from mangaeval.cli import main
+
+    wh = connect(f"duckdb:///{tmp_path / 'warehouse.duckdb'}")
+    wh.ensure_schema()
+    wh.load_run(RUN, run_tables(results(), RUN, load_policy(), None))
+    wh.close()
+    monkeypatch.setenv("MANGAEVAL_WAREHOUSE_URI", f"duckdb:///{tmp_path / 'warehouse.duckdb'}")
+    monkeypatch.setenv("MANGAEVAL_ROUTING_URI", str(tmp_path / "store"))
+    assert main(["report", "--html", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "index.html").stat().st_size > 1_000_000 and RUN in capsys.readouterr().out
+    assert main(["report", "--html", str(tmp_path / "out2"), "--run-id", "no-such-run"]) == 2
+    assert "no such run" in capsys.readouterr().err and not (tmp_path / "out2").exists()

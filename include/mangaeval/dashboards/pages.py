@@ -125,7 +125,7 @@ def evaluation_page(runs: list[dict[str, Any]], run_id: str, intents: list[str],
                     trend_rows: list[dict[str, Any]]) -> str:
     body = (run_selector(runs, run_id, intents, intent, "evaluation") + evaluation_section(rows, run_id, intent)
             + f'<p><a href="{link("answers", run_id=run_id, intent=intent, disagree=1)}">Answers where the configurations disagree</a></p>'
-            + f"<h2>Trend over {len({r['run_id'] for r in trend_rows})} nights</h2>"
+            + f"<h2>Trend over the nights ({len({r['run_id'] for r in trend_rows})})</h2>"
             + chart("trend", figures.trend(trend_rows, f"{intent}: per configuration, night by night")))
     return layout(f"Evaluation — {run_id} — {intent}", "evaluation", body)
 

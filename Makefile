@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test test-unit bench lock clean golden services
+.PHONY: install run test test-unit bench lock clean golden services browser dashboards
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
@@ -35,6 +35,14 @@ run: install
 	echo "model_evaluation finished in $$(( $$(date +%s) - start ))s (task logs: airflow_home/last-run.log)"
 	@$(VENV)/bin/mangaeval report
 
+## The dashboards of `make run`'s data: the Airflow API server with this project's plugin on http://127.0.0.1:8080
+## (UI: Plugins > MangaEval; pages under /mangaeval/). Log in as admin: the password is in
+## airflow_home/simple_auth_manager_passwords.json.generated.
+dashboards: install
+	@mkdir -p airflow_home
+	@$(AIRFLOW_ENV) $(VENV)/bin/airflow db migrate > airflow_home/db-migrate.log 2>&1 || { cat airflow_home/db-migrate.log; exit 1; }
+	$(AIRFLOW_ENV) AIRFLOW__CORE__PLUGINS_FOLDER=$(CURDIR)/plugins $(VENV)/bin/airflow api-server --port 8080
+
 # Integration tests use the machine's PostgreSQL on 127.0.0.1:5432: start it if it is installed but stopped.
 # Where there is none, those tests skip with the reason; everything else runs.
 services:
@@ -45,7 +53,20 @@ services:
 	  pg_isready -q -h 127.0.0.1 -p 5432 || echo "make: PostgreSQL is not running on 127.0.0.1:5432: its tests will skip"; \
 	fi
 
-test: install services
+# The dashboards' browser tests drive Debian's chromium through chromium-driver: installed here when missing and this
+# runs as root with apt-get; otherwise those tests skip with the reason.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "make: installing chromium and chromium-driver for the browser tests (apt-get, a few minutes)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } > /tmp/mangaeval-apt.log 2>&1 \
+	      || echo "make: chromium could not be installed (/tmp/mangaeval-apt.log): the browser tests will skip"; \
+	  else \
+	    echo "make: chromium or chromium-driver is missing and this is not root: the browser tests will skip"; \
+	  fi; \
+	fi
+
+test: install services browser
 	$(PY) -m pytest -q
 
 bench: install

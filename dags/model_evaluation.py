@@ -109,6 +109,12 @@ def model_evaluation():
         context = get_current_context()
         return steps.publish_routing(decision, context["run_id"], run_time(context), plan_doc)  # a manual run has no logical date
 
+    @task
+    def publish_report(published: dict) -> str:
+        from mangaeval.pipeline import steps
+
+        return steps.publish_report(get_current_context()["run_id"])  # reports/run_id=<run>/index.html beside the routing
+
     @teardown
     @task
     def stop_model_double(double: dict) -> None:
@@ -128,7 +134,7 @@ def model_evaluation():
     }
     uris = validation_gate(**evaluated, plan_doc=plan_doc)
     published = publish_routing(decide(load_warehouse(uris, plan_doc), plan_doc), plan_doc)
-    published >> stop_model_double(double)
+    publish_report(published) >> stop_model_double(double)
 
 
 model_evaluation()

@@ -453,6 +453,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from mangaeval.objectstore import open_store
     from mangaeval.warehouse.policy import load_policy
 
+    if args.html is not None:
+        return _write_html_report(args)
     store = open_store()
     document = current_document(store)
     if document is None:
@@ -461,12 +463,36 @@ def cmd_report(args: argparse.Namespace) -> int:
     where = {"routing_table": f"{store.uri}/routing/current.json", "ledger": f"{store.uri}/routing/ledger/",
              "results": f"{default_results_root()}/results/run_id={document['run_id']}/",
              "warehouse": os.environ.get("MANGAEVAL_WAREHOUSE_URI", "duckdb (data/warehouse.duckdb)")}
+    from mangaeval.dashboards.report import latest_report_key
+
+    report_key = latest_report_key(store)  # written by model_evaluation's publish_report task, one per run
+    if report_key is not None:
+        where["report"] = f"{store.uri}/{report_key}"
     if args.json:
         _print_json({"routing": document, "projection": projection, "where": where})
     else:
         print(format_routing(document))
         print(format_table_projection(projection))
         print("\n".join(f"{name}: {value}" for name, value in where.items()))
+    return 0
+
+
+def _write_html_report(args: argparse.Namespace) -> int:
+    """`mangaeval report --html DIR [--run-id RUN]`: the run's self-contained report as DIR/index.html."""
+    from mangaeval.dashboards.queries import NotFound
+    from mangaeval.dashboards.report import render_report
+
+    try:
+        run_id, text = render_report(args.run_id)
+    except NotFound as exc:
+        raise MangaEvalError(str(exc)) from None
+    args.html.mkdir(parents=True, exist_ok=True)
+    path = args.html / "index.html"
+    path.write_text(text, encoding="utf-8")
+    if args.json:
+        _print_json({"run_id": run_id, "report": str(path), "bytes": path.stat().st_size})
+    else:
+        print(f"report of run {run_id}: {path} ({path.stat().st_size / 1e6:.2f} MB, self-contained: opens offline)")
     return 0
 
 
@@ -554,6 +580,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="the published routing table, its projection and where the run's data is")
     rep.add_argument("--json", action="store_true")
+    rep.add_argument("--html", type=Path, metavar="DIR", help="write the run's self-contained HTML report to DIR/index.html")
+    rep.add_argument("--run-id", help="the run of the --html report (default: the latest run in the warehouse)")
     rep.set_defaults(func=cmd_report)
 
     dec = sub.add_parser("decide", help="what-if: aggregates, frontier, routing and projection for a results file")

@@ -4,22 +4,16 @@
 -- cheapest wins (then higher quality, then id). An intent where nothing qualifies keeps its current
 -- routing (or, with none, the policy's default configuration) and is flagged.
 CREATE OR REPLACE VIEW mart_routing_recommendation AS
-WITH eligible AS (
-    SELECT f.*
-    FROM mart_pareto_frontier f
-    JOIN routing_policy p ON p.run_id = f.run_id
-    WHERE f.pass_rate >= p.min_pass_rate AND f.latency_p95_ms <= p.sla_p95_ms AND f.error_rate <= p.max_error_rate
-),
-best AS (
+WITH best AS (
     SELECT run_id, intent, config_id AS best_config_id
     FROM (SELECT e.run_id, e.intent, e.config_id,
                  ROW_NUMBER() OVER (PARTITION BY e.run_id, e.intent ORDER BY e.mean_quality DESC, e.mean_cost_usd ASC, e.config_id ASC) AS rn
-          FROM eligible e) ranked
+          FROM mart_routing_eligible e) ranked
     WHERE rn = 1
 ),
 non_inferior AS (
     SELECT e.*, b.best_config_id
-    FROM eligible e
+    FROM mart_routing_eligible e
     JOIN best b ON b.run_id = e.run_id AND b.intent = e.intent
     JOIN routing_policy p ON p.run_id = e.run_id
     LEFT JOIN quality_pairs q ON q.run_id = e.run_id AND q.intent = e.intent AND q.config_id = e.config_id

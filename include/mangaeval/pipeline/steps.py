@@ -188,3 +188,13 @@ def publish_routing(decision: dict[str, Any], run_id: str, logical_date: Any, pl
     result = commit_nightly(decision, run_id, logical_date, (plan_doc or {}).get("routing_base"))
     log.info("routing ledger: %s", {k: result[k] for k in ("version", "changed", "routes_changed", "declined")})
     return result
+
+
+def publish_report(run_id: str) -> str:
+    """The run's self-contained HTML report (Evaluation and Routing), written beside the routing document:
+    reports/run_id=<run>/index.html in the object store. Returns its URI."""
+    from mangaeval.dashboards.report import publish_report as write
+
+    uri = write(run_id)
+    log.info("report: %s", uri)
+    return uri

@@ -28,6 +28,8 @@ COLUMNS = {
                        "days_per_month", "baseline_config_id", "default_config_id"],
     "intent_mix": ["run_id", "intent", "traffic_share", "cache_hit_rate"],
     "current_routing": ["run_id", "intent", "config_id"],
+    "eval_cases": ["run_id", "test_id", "intent", "language", "dataset_version", "tags", "query", "reference_answer", "source",
+                   "case_json"],
 }
 EVENT_COLUMNS = {
     "request_events": ["load_id", "event_time", "experiment_id", "session_id", "arm", "config_id", "intent", "quality_score",
@@ -50,7 +52,8 @@ CANARY_COLUMNS = {
 COLUMNS.update(EVENT_COLUMNS)
 COLUMNS.update(CANARY_COLUMNS)
 # SQL views beyond the evaluation marts (dashboards of live traffic), created after the tables.
-EXTRA_VIEW_FILES: list[str] = ["ab/v_ab_results.sql"]
+EXTRA_VIEW_FILES: list[str] = ["ab/v_ab_results.sql", "marts/mart_ab_decisions.sql", "marts/mart_canary_stages.sql",
+                                  "marts/mart_canary_metrics.sql"]
 
 
 class Warehouse:

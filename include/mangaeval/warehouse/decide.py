@@ -10,6 +10,7 @@ import pandas as pd
 from mangaeval.errors import MangaEvalError
 from mangaeval.results import RESULT_SCHEMA, conform_types
 from mangaeval.warehouse.base import Warehouse, connect
+from mangaeval.warehouse.cases import case_rows
 from mangaeval.warehouse.pairs import quality_pairs
 from mangaeval.warehouse.policy import RoutingPolicy, intent_mix_rows, load_policy
 
@@ -25,6 +26,7 @@ def run_tables(frame: pd.DataFrame, run_id: str, policy: RoutingPolicy, current_
         "routing_policy": [policy.row(run_id)],
         "intent_mix": intent_mix_rows(run_id, intents),
         "current_routing": [{"run_id": run_id, "intent": i, "config_id": c} for i, c in sorted((current_routing or {}).items())],
+        "eval_cases": case_rows(frame, run_id),
     }
 
 

@@ -12,13 +12,14 @@ from mangaeval.warehouse.base import Warehouse, _arrow
 class DuckDBWarehouse(Warehouse):
     paramstyle = "dollar"
 
-    def __init__(self, path: str = ":memory:"):
+    def __init__(self, path: str = ":memory:", read_only: bool = False):
         import duckdb
 
-        if path != ":memory:":
+        if path != ":memory:" and not read_only:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.con = duckdb.connect(path)
+        # read_only: readers (the dashboards) that must never take the writer's lock for longer than a query
+        self.con = duckdb.connect(path, read_only=read_only)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Any]:

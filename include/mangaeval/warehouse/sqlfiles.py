@@ -12,8 +12,11 @@ SQL_DIR = PROJECT_ROOT / "sql"
 _PLACEHOLDER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 # Views in dependency order: staging, intermediate, marts.
 VIEW_FILES = ["staging/stg_eval_results.sql", "intermediate/int_config_intent_metrics.sql", "marts/mart_pareto_frontier.sql",
-              "marts/mart_routing_recommendation.sql", "marts/mart_monthly_projection.sql"]
-RUN_TABLES = ("eval_results", "quality_pairs", "routing_policy", "intent_mix", "current_routing")  # the identifier allow-list
+              "marts/mart_routing_eligible.sql", "marts/mart_routing_recommendation.sql", "marts/mart_monthly_projection.sql",
+              # what the dashboards read (the dashboard contract, README "Dashboards")
+              "marts/mart_eval_runs.sql", "marts/mart_eval_run_index.sql", "marts/mart_eval_config_intent.sql", "marts/mart_eval_trend.sql",
+              "marts/mart_eval_cases.sql", "marts/mart_eval_answers.sql"]
+RUN_TABLES = ("eval_results", "quality_pairs", "routing_policy", "intent_mix", "current_routing", "eval_cases")  # the identifier allow-list
 # Live-traffic tables, replaced by a key column (a load's source, an analysis' experiment and time): table -> key columns.
 KEYED_TABLES = {
     "request_events": ("load_id",), "session_events": ("load_id",), "event_quarantine": ("load_id",),

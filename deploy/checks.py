@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from local import RUN, WORKERS, DeployError, auth_token, down, http, log, up, urls
+from local import REDIS, RUN, WORKERS, DeployError, _psql, auth_token, down, http, log, up, urls
 
 DEPLOY_RUN = {"configs": ["sonnet-3-5-v2", "sonnet-4-5", "haiku-3-5"], "intents": ["faq", "order_tracking"], "limit": 30}
 THROTTLED_RUN = {"configs": ["haiku-3-5"], "intents": ["faq"], "limit": 4}
@@ -205,6 +205,20 @@ def check_throttled_run(api: Api, state: dict[str, Any], timings: dict[str, floa
     return problems
 
 
+def drop_deployment_data() -> None:
+    """The test's database and broker db go with it (each test folder gets names of its own)."""
+    import redis
+
+    from local import load_state
+
+    try:
+        state = load_state()
+    except DeployError:
+        return
+    _psql(f'DROP DATABASE IF EXISTS "{state["database"]}" WITH (FORCE)')
+    redis.Redis.from_url(f"{REDIS}/{state['redis_db']}").flushdb()
+
+
 def run_checks(keep: bool = False) -> int:
     timings: dict[str, float] = {}
     t0 = time.monotonic()
@@ -224,6 +238,7 @@ def run_checks(keep: bool = False) -> int:
             t_down = time.monotonic()
             down()
             timings["deploy-down"] = time.monotonic() - t_down
+            drop_deployment_data()
     timings["total"] = time.monotonic() - t0
     print("deploy-test timings: " + ", ".join(f"{k} {v:.0f}s" for k, v in timings.items()), flush=True)
     if problems:

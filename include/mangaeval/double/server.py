@@ -532,7 +532,10 @@ def start_detached(log_path: Path, seed: int = 0, time_scale: float = 0.0, timeo
         args += ["--override", pair]
     args += _lifetime_args(idle_timeout_s, parent_pid, pidfile, run_id)
     with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        # stdin from /dev/null and no other inherited descriptor: under Airflow 3 the task's stdin is the supervisor's
+        # request socket, and a double holding it open makes the supervisor wait 60 s for it after the task exits.
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                close_fds=True)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         match = re.search(r"(http://\S+)", log_path.read_text(encoding="utf-8"))

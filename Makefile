@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test test-unit bench lock clean golden services browser dashboards
+.PHONY: install run test test-unit bench lock clean golden services browser dashboards deploy-up deploy-down deploy-status deploy-test
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
@@ -69,6 +69,22 @@ browser:
 test: install services browser
 	$(PY) -m pytest -q
 
+## The multi-worker deployment of docker-compose.yaml without Docker (CeleryExecutor on this machine's PostgreSQL and
+## Redis): deploy/local.py. State, PID files and logs in .deploy/.
+deploy-up: install services
+	$(PY) deploy/local.py up
+
+deploy-down:
+	$(PY) deploy/local.py down
+
+deploy-status:
+	$(PY) deploy/local.py status
+
+# A fresh deployment in .deploy-test/, two runs of model_evaluation through the REST API, checks, then down.
+# Also part of `make test` (tests/test_deploy.py), skipped with the reason when PostgreSQL or Redis is not up.
+deploy-test: install services
+	MANGAEVAL_DEPLOY_DIR=$(CURDIR)/.deploy-test $(PY) deploy/local.py test
+
 bench: install
 	$(PY) benchmarks/run_all.py
 
@@ -83,4 +99,4 @@ lock:
 	  /tmp/mangaeval-lock/bin/pip freeze --exclude-editable; } > requirements.txt
 
 clean:
-	rm -rf $(VENV) data .pytest_cache airflow_home
+	rm -rf $(VENV) data .pytest_cache airflow_home .deploy-test

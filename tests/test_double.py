@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 from botocore.eventstream import EventStreamBuffer
@@ -9,7 +11,7 @@ from botocore.eventstream import EventStreamBuffer
 from mangaeval.double.eventstream import encode_event
 from mangaeval.models import load_configurations
 from mangaeval.prompts import build_request
-from tests.conftest import running_double
+from tests.conftest import double_stats, running_double
 
 pytestmark = pytest.mark.integration
 SONNET = "us.anthropic.claude-3-5-sonnet-20241022-v2:0"  # profile-only in us-east-1: invoked through its inference profile
@@ -139,3 +141,34 @@ def test_event_stream_encoder_round_trips_through_botocore_decoder():
     message = next(iter(buffer))
     assert message.headers[":event-type"] == "contentBlockDelta"
     assert message.payload.decode() == '{"delta": {"text": "こんにちは"}, "contentBlockIndex": 0}'
+
+
+def test_overrides_shape_a_running_double_and_clear_again():
+    """A deployment's double service is throttled (and restored) at run time through POST /_double/overrides."""
+    import urllib.error
+    import urllib.request
+
+    import boto3
+    from botocore.config import Config
+
+    def post(url: str, doc) -> tuple[int, dict]:
+        request = urllib.request.Request(f"{url}/_double/overrides", data=json.dumps(doc).encode(), method="POST")
+        try:
+            with urllib.request.urlopen(request) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    with running_double(throttle_rate=0, timeout_rate=0, unavailable_rate=0, model_error_rate=0) as d:
+        client = boto3.client("bedrock-runtime", endpoint_url=d.url, region_name="us-east-1", aws_access_key_id="x",
+                              aws_secret_access_key="x", config=Config(retries={"total_max_attempts": 1}))
+        ask = {"modelId": "amazon.nova-lite-v1:0", "messages": [{"role": "user", "content": [{"text": "hello"}]}]}
+        client.converse(**ask)
+        assert post(d.url, {"throttle_rate": 1}) == (200, {"overrides": {"throttle_rate": 1.0}})
+        with pytest.raises(client.exceptions.ThrottlingException):
+            client.converse(**ask)
+        assert double_stats(d.url)["overrides"] == {"throttle_rate": 1.0}
+        status, body = post(d.url, {"throttle_rate": 2, "colour": 1})
+        assert status == 400 and "throttle_rate must be in [0, 1]" in body["message"] and "colour" in body["message"]
+        assert post(d.url, {}) == (200, {"overrides": {}})
+        client.converse(**ask)

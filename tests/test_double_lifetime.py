@@ -128,3 +128,26 @@ def test_a_retried_setup_stops_the_double_of_its_earlier_attempt(tmp_path, monke
         for info in (first, second):
             if not gone(info["double_pid"]):
                 os.kill(info["double_pid"], signal.SIGKILL)
+
+
+def test_a_detached_double_does_not_inherit_the_starters_stdin(tmp_path):
+    """Under Airflow 3 a task's stdin is the supervisor's request socket: a double keeping it open made the supervisor
+    wait 60 s after the setup task had finished. The detached double reads /dev/null instead."""
+    import socket as socketlib
+
+    a, b = socketlib.socketpair()
+    saved = os.dup(0)
+    os.dup2(a.fileno(), 0)  # this process's stdin is a socket, as a task's is
+    try:
+        url, pid = start_detached(tmp_path / "double.log", idle_timeout_s=30.0, pidfile=tmp_path / "d.pid", run_id="stdin")
+    finally:
+        os.dup2(saved, 0)
+        os.close(saved)
+    try:
+        assert os.readlink(f"/proc/{pid}/fd/0") == "/dev/null"
+        inherited = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        assert not any(t.startswith("socket:") and t == os.readlink(f"/proc/self/fd/{a.fileno()}") for t in inherited)
+    finally:
+        stop_by_pidfile(tmp_path / "d.pid")
+        a.close()
+        b.close()

@@ -3,7 +3,9 @@ unmodified boto3 clients talk to it.
 
 Routes: POST /model/{modelId}/converse and /model/{modelId}/converse-stream (as Bedrock), POST
 /endpoints/{name}/invocations (as sagemaker-runtime, the chat-completions payload of the TGI/LMI containers),
-plus GET /_double/stats and POST /_double/reset for tests. It enforces the invocation rules of
+plus GET /_double/stats and POST /_double/reset for tests, and POST /_double/overrides (a JSON object of profile
+fields applied to every model from then on, e.g. {"throttle_rate": 1}; {} restores the profiles it started with):
+a deployment's double service is shaped at run time, as `--override` shapes it at start. It enforces the invocation rules of
 include/config/models.yaml as the service does (unknown ids, bare ids of profile-only models, sampling parameters,
 maxTokens, malformed messages), and errors carry the service's HTTP status, `x-amzn-ErrorType` and wording, so
 botocore raises the same exception classes with the same messages it raises against AWS.
@@ -55,6 +57,28 @@ class ModelDouble:
     lock: threading.Lock = field(default_factory=threading.Lock)
     in_flight: int = 0
     last_activity: float = field(default_factory=time.monotonic)
+    base_profiles: dict[str, Profile] | None = None  # as started (set_overrides applies on top of these)
+    live_overrides: dict[str, float] = field(default_factory=dict)
+
+    def set_overrides(self, overrides: dict[str, Any]) -> dict[str, float]:
+        """Profile fields applied to every model from now on ({} restores the started profiles); ConfigError if bad."""
+        from dataclasses import replace
+
+        from mangaeval.double.profiles import NUMERIC_FIELDS, field_problem
+        from mangaeval.errors import ConfigError
+
+        if not isinstance(overrides, dict):
+            raise ConfigError([f"overrides: expected a JSON object of profile fields, got {type(overrides).__name__}"])
+        problems = [f"unknown profile field '{k}' (one of {', '.join(NUMERIC_FIELDS)})" for k in overrides if k not in NUMERIC_FIELDS]
+        problems += [p for k, v in overrides.items() if k in NUMERIC_FIELDS for p in [field_problem(k, v)] if p]
+        if problems:
+            raise ConfigError(problems)
+        with self.lock:
+            if self.base_profiles is None:
+                self.base_profiles = dict(self.profiles)
+            self.profiles = {m: replace(p, **overrides) for m, p in self.base_profiles.items()}
+            self.live_overrides = {k: float(v) for k, v in overrides.items()}
+            return dict(self.live_overrides)
 
     @contextlib.contextmanager
     def activity(self) -> Iterator[None]:
@@ -119,7 +143,8 @@ class ModelDouble:
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
-            return {"calls": dict(self.calls), "total_calls": sum(self.calls.values()), "refused": dict(self.refused)}
+            return {"calls": dict(self.calls), "total_calls": sum(self.calls.values()), "refused": dict(self.refused),
+                    "overrides": dict(self.live_overrides)}
 
     def reset(self) -> None:
         with self.lock:
@@ -173,6 +198,16 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/_double/reset":
             self.double.reset()
             self._send_json(200, {"status": "reset"})
+            return
+        if self.path == "/_double/overrides":
+            from mangaeval.errors import ConfigError
+
+            try:
+                applied = self.double.set_overrides(json.loads(raw or b"{}"))
+            except (json.JSONDecodeError, ConfigError) as exc:
+                self._send_json(400, {"message": str(exc)})
+                return
+            self._send_json(200, {"overrides": applied})
             return
         endpoint = _SAGEMAKER_ROUTE.match(self.path.split("?", 1)[0])
         if endpoint:
@@ -497,7 +532,10 @@ def start_detached(log_path: Path, seed: int = 0, time_scale: float = 0.0, timeo
         args += ["--override", pair]
     args += _lifetime_args(idle_timeout_s, parent_pid, pidfile, run_id)
     with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        # stdin from /dev/null and no other inherited descriptor: under Airflow 3 the task's stdin is the supervisor's
+        # request socket, and a double holding it open makes the supervisor wait 60 s for it after the task exits.
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                close_fds=True)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         match = re.search(r"(http://\S+)", log_path.read_text(encoding="utf-8"))

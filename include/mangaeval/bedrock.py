@@ -78,6 +78,7 @@ class CallResult:
     error_code: str | None = None
     error_message: str | None = None
     attempts: int = 0
+    first_token_ms: float | None = None  # streaming only: client time from sending the (last) attempt to its first text
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -188,6 +189,8 @@ class BedrockClient(RetryingClient):
         )
 
     def _stream_once(self, model_id: str, request: dict[str, Any]) -> CallResult:
+        start = time.perf_counter()
+        first_token_ms = None
         response = self._client.converse_stream(modelId=model_id, **request)
         pieces: list[str] = []
         usage: dict[str, Any] = {}
@@ -196,6 +199,8 @@ class BedrockClient(RetryingClient):
         try:
             for event in response["stream"]:
                 if "contentBlockDelta" in event:
+                    if first_token_ms is None:
+                        first_token_ms = (time.perf_counter() - start) * 1000.0
                     pieces.append(event["contentBlockDelta"]["delta"].get("text", ""))
                 elif "messageStop" in event:
                     stop_reason = event["messageStop"].get("stopReason")
@@ -217,5 +222,6 @@ class BedrockClient(RetryingClient):
             output_tokens=int(usage.get("outputTokens", 0)),
             latency_ms=int(metrics.get("latencyMs", 0)),
             stop_reason=stop_reason,
+            first_token_ms=first_token_ms,
             raw={"usage": usage},
         )

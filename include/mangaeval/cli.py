@@ -629,8 +629,11 @@ def build_parser() -> argparse.ArgumentParser:
     from mangaeval.ab.cli import register as register_ab
     from mangaeval.canary.cli import register as register_canary
 
+    from mangaeval.bench.cli import register as register_bench
+
     register_ab(sub)
     register_canary(sub)
+    register_bench(sub)
     return parser
 
 

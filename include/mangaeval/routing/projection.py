@@ -11,11 +11,18 @@ from mangaeval.intents import load_intents
 from mangaeval.warehouse.policy import RoutingPolicy
 
 
+def billed_messages(messages_per_day: float, traffic_share: float, days: float, cache_hit_rate: float) -> float:
+    """Calls a query type pays for over `days`: messages/day x its traffic share x days x (1 - cache hit rate), the
+    arithmetic of mart_monthly_projection.sql (a cache hit costs nothing). The cost model (mangaeval.bench.cost)
+    uses this same function."""
+    return messages_per_day * traffic_share * days * (1 - cache_hit_rate)
+
+
 def project(document: dict[str, Any], policy: RoutingPolicy) -> dict[str, Any]:
     per_intent, missing, missing_baseline = [], [], []
     for name, intent in load_intents().items():
         route = document["routes"].get(name)
-        billed = policy.messages_per_day * intent.traffic_share * policy.days_per_month * (1 - intent.cache_hit_rate)
+        billed = billed_messages(policy.messages_per_day, intent.traffic_share, policy.days_per_month, intent.cache_hit_rate)
         cost = route.get("mean_cost_usd") if route else None
         baseline = route.get("baseline_cost_usd") if route else None
         if cost is None:

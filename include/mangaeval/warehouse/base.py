@@ -49,6 +49,8 @@ CANARY_COLUMNS = {
                              "baseline_value", "canary_value", "threshold", "detail"],
     "canary_decisions": ["rollout_id", "stage", "traffic_pct", "decided_at", "verdict", "action", "reasons", "split_version"],
 }
+COLUMNS["benchmark_results"] = ["result_id", "created_at", "environment", "config_id", "model_id", "benchmark", "figure", "value",
+                                 "ci_low", "ci_high", "n", "unit"]
 COLUMNS.update(EVENT_COLUMNS)
 COLUMNS.update(CANARY_COLUMNS)
 # SQL views beyond the evaluation marts (dashboards of live traffic), created after the tables.

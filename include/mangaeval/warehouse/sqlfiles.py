@@ -15,7 +15,8 @@ VIEW_FILES = ["staging/stg_eval_results.sql", "intermediate/int_config_intent_me
               "marts/mart_routing_eligible.sql", "marts/mart_routing_recommendation.sql", "marts/mart_monthly_projection.sql",
               # what the dashboards read (the dashboard contract, README "Dashboards")
               "marts/mart_eval_runs.sql", "marts/mart_eval_run_index.sql", "marts/mart_eval_config_intent.sql", "marts/mart_eval_trend.sql",
-              "marts/mart_eval_cases.sql", "marts/mart_eval_answers.sql"]
+              "marts/mart_eval_cases.sql", "marts/mart_eval_answers.sql",
+              "marts/mart_benchmark_trend.sql"]  # benchmark suite figures (mangaeval bench)
 RUN_TABLES = ("eval_results", "quality_pairs", "routing_policy", "intent_mix", "current_routing", "eval_cases")  # the identifier allow-list
 # Live-traffic tables, replaced by a key column (a load's source, an analysis' experiment and time): table -> key columns.
 KEYED_TABLES = {
@@ -23,6 +24,7 @@ KEYED_TABLES = {
     "ab_analysis_metrics": ("experiment_id", "analyzed_at"), "ab_decisions": ("experiment_id", "analyzed_at"),
     "canary_stage_metrics": ("rollout_id", "stage"), "canary_decisions": ("rollout_id", "stage"),
     "event_watermarks": ("source",),
+    "benchmark_results": ("result_id",),
 }
 
 

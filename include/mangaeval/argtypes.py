@@ -58,6 +58,8 @@ non_negative_float = float_in(0)
 positive_float = float_in(0, low_open=True)
 share = float_in(0, 1, low_open=True, high_open=True)  # a traffic share: strictly between 0 and 1
 fraction = float_in(0, 1)
+unit_interval_open_low = float_in(0, 1, low_open=True)  # a similarity threshold or a share: (0, 1]
+ngram_size = int_in(0, 10)  # 0: automatic
 
 
 def iso_time(text: str) -> datetime:

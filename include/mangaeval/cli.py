@@ -22,13 +22,30 @@ def _print_json(doc: Any) -> None:
 
 def cmd_golden_validate(args: argparse.Namespace) -> int:
     from mangaeval.golden import validate_path
+    from mangaeval.golden_dedupe import analyse_path
 
     cases, problems = validate_path(args.path)
+    report = None
+    if args.path.exists():
+        report, _ = analyse_path(args.path, threshold=args.near_threshold, n=args.ngram)
     if args.json:
-        _print_json({"path": str(args.path), "valid": not problems, "cases": len(cases), "problems": problems})
+        doc = {"path": str(args.path), "valid": not problems, "cases": len(cases), "problems": problems}
+        if report is not None:
+            doc["dedupe"] = report.to_json()
+        _print_json(doc)
     else:
         for problem in problems:
             print(problem, file=sys.stderr)
+        if report is not None:
+            findings = report.lines()
+            if findings and not report.enforced:
+                print(f"warning: {args.path} declares no min_distinct_share in its manifest: the "
+                      f"{len(findings)} duplicate finding(s) below are warnings, not failures", file=sys.stderr)
+            for line in findings:
+                print(("warning: " if not report.enforced else "") + line, file=sys.stderr)
+            print("\n".join(report.table()))
+            print(f"exact duplicates: {len(report.exact)}, near-duplicate query pairs (>= {args.near_threshold:g}, "
+                  f"{args.ngram or 'auto'}-grams): {len(report.near)}, conflicting label groups: {len(report.conflicts)}")
         print(f"{args.path}: {len(cases)} valid case(s), {len(problems)} problem(s)")
     return EXIT_BAD_INPUT if problems else 0
 
@@ -502,7 +519,8 @@ def _split(values: list[str] | str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mangaeval.argtypes import non_negative_float, port, positive_int
+    from mangaeval.argtypes import ngram_size, non_negative_float, port, positive_int, unit_interval_open_low
+    from mangaeval.golden_dedupe import DEFAULT_NGRAM, DEFAULT_THRESHOLD
     from mangaeval.golden import DEFAULT_SAMPLE_SEED
     from mangaeval.paths import DATA_DIR
 
@@ -513,6 +531,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate = golden.add_parser("validate", help="validate a dataset folder or one JSONL file")
     validate.add_argument("path", type=Path)
     validate.add_argument("--json", action="store_true")
+    validate.add_argument("--near-threshold", type=unit_interval_open_low, default=DEFAULT_THRESHOLD,
+                          help="n-gram Jaccard similarity at which two queries are near-duplicates (default %(default)s)")
+    validate.add_argument("--ngram", type=ngram_size, default=DEFAULT_NGRAM, help="character n-gram size; 0 (default): 2 for Japanese queries, 3 otherwise")
     validate.set_defaults(func=cmd_golden_validate)
     generate = golden.add_parser("generate", help="regenerate a dataset version from include/store_data")
     generate.add_argument("--version", required=True)

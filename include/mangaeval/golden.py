@@ -269,7 +269,20 @@ def validate_path(path: Path) -> tuple[list[GoldenCase], list[str]]:
         cases.extend(file_cases)
         problems.extend(file_problems)
     problems.extend(_check_manifest(path, cases))
+    problems.extend(_check_distinct(path))
     return cases, problems
+
+
+def _check_distinct(dataset_dir: Path) -> list[str]:
+    """Distinct-case minimum and conflicting labels: problems only when the manifest declares
+    `min_distinct_share` (v0 and v1 do not, so they validate exactly as before; see golden_dedupe)."""
+    from mangaeval.golden_dedupe import analyse_path, manifest_policy
+
+    policy, problems = manifest_policy(dataset_dir)
+    if policy is None:
+        return problems
+    report, _ = analyse_path(dataset_dir)
+    return problems + report.problems()
 
 
 def resolve_dataset_dir(dataset: str | Path) -> Path:

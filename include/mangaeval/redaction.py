@@ -45,7 +45,7 @@ _PREF = (r"(?:東京都|北海道|京都府|大阪府|(?:青森|岩手|宮城|�
 _STOP = "\\s、。,!?！？()（）\U000F0000-\U000FFFFF"  # never inside an address: separators and masked spans
 _JA_BLOCK = rf"(?:[0-9]+|[一二三四五六七八九十]+丁目)(?:(?:丁目|番地?|号|{_DASH}|の)[0-9]*)*(?:\s?[^{_STOP}]{{0,20}}?(?:\d+号室|\d+F|\d+階))?"
 ADDRESS_RES = [
-    re.compile(rf"〒\s?\d{{3}}{_DASH}?\d{{4}}(?:[\s,、]*{_PREF}?[^{_STOP}]{{0,30}}?{_JA_BLOCK})?"),
+    re.compile(rf"〒\s?\d{{3}}{_DASH}?\d{{4}}(?:[\s,、]*{_PREF}?[^{_STOP}0-9]{{1,30}}?{_JA_BLOCK})?"),
     re.compile(rf"{_PREF}[^{_STOP}0-9]{{1,20}}?{_JA_BLOCK}"),
     re.compile(r"(?<![0-9A-Za-z])\d{1,5}(?:\s[A-Z][a-z]+){1,3}\s(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|"
                r"Way|Place|Pl|Terrace)(?![A-Za-z])\.?(?:,?\s(?:Apt|Apartment|Suite|Unit|#)\.?\s?\w+)?"

@@ -50,6 +50,51 @@ def cmd_golden_validate(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if problems else 0
 
 
+def cmd_golden_import(args: argparse.Namespace) -> int:
+    from mangaeval.golden import load_dataset
+    from mangaeval.golden_import import import_logs, load_mapping, write_drafts
+
+    mapping = load_mapping(args.mapping)
+    base = load_dataset(args.dataset) if args.dataset else None
+    result = import_logs(args.source, mapping, base, sample=args.sample, per_stratum=args.per_stratum, seed=args.seed,
+                         threshold=args.near_threshold)
+    for problem in result.problems:
+        print(f"skipped: {problem}", file=sys.stderr)
+    write_drafts(result.drafts, args.out)
+    if args.json:
+        _print_json({"out": str(args.out), **result.stats, "skipped": result.problems})
+    else:
+        st = result.stats
+        print(f"{args.source}: {st['rows']} row(s), {st['malformed']} malformed (skipped), {st['exact_duplicates']} exact "
+              f"and {st['near_duplicates']} near duplicate(s) of {base.version if base else 'the import'} dropped; "
+              f"{st['drafts']} draft(s) written to {args.out} (redacted: "
+              + (", ".join(f"{k} {v}" for k, v in st["redactions"].items()) or "nothing") + ")")
+        for stratum, n in st["strata"].items():
+            print(f"  {stratum:<28}{n:>6}")
+    return 0
+
+
+def cmd_golden_review(args: argparse.Namespace) -> int:
+    from mangaeval.golden import load_dataset
+    from mangaeval.golden_import import build_version, interactive_decisions, read_decisions, read_drafts
+    from mangaeval.paths import GOLDEN_DIR
+
+    drafts = read_drafts(args.drafts)
+    base = load_dataset(args.base) if args.base else None
+    if args.decisions:
+        decisions = read_decisions(args.decisions)
+    else:
+        if not sys.stdin.isatty():
+            raise MangaEvalError("review: no --decisions file and no terminal to ask on")
+        decisions = interactive_decisions(drafts)
+    out_root = args.out or GOLDEN_DIR
+    generator = f"mangaeval golden review {args.drafts} --version {args.version}" + (f" --base {base.version}" if base else "")
+    result = build_version(args.drafts, decisions, drafts, base, args.version, out_root, generator)
+    print(f"{result.path}: {result.accepted} accepted, {result.rejected} rejected, {len(result.undecided)} undecided "
+          f"(left out); {result.total_cases} case(s) in the new version, which validates")
+    return 0
+
+
 def cmd_golden_generate(args: argparse.Namespace) -> int:
     from mangaeval import golden_generator
 
@@ -535,6 +580,24 @@ def build_parser() -> argparse.ArgumentParser:
                           help="n-gram Jaccard similarity at which two queries are near-duplicates (default %(default)s)")
     validate.add_argument("--ngram", type=ngram_size, default=DEFAULT_NGRAM, help="character n-gram size; 0 (default): 2 for Japanese queries, 3 otherwise")
     validate.set_defaults(func=cmd_golden_validate)
+    imp = golden.add_parser("import", help="draft cases from production conversation logs (redacted, deduplicated, sampled)")
+    imp.add_argument("--from", dest="source", type=Path, required=True, help="log file: JSON Lines or Parquet, one turn per row")
+    imp.add_argument("--mapping", type=Path, help="YAML column mapping (default include/config/golden_import_mapping.yaml)")
+    imp.add_argument("--out", type=Path, required=True, help="drafts file to write (JSON Lines; never overwritten)")
+    imp.add_argument("--dataset", default="v1", help="dataset to deduplicate against (default v1; '' for none)")
+    imp.add_argument("--sample", type=positive_int, help="at most this many drafts, stratified by intent and language")
+    imp.add_argument("--per-stratum", type=positive_int, help="at most this many drafts per (intent, language)")
+    imp.add_argument("--seed", type=int, default=0)
+    imp.add_argument("--near-threshold", type=unit_interval_open_low, default=DEFAULT_THRESHOLD)
+    imp.add_argument("--json", action="store_true")
+    imp.set_defaults(func=cmd_golden_import)
+    rev = golden.add_parser("review", help="accept or reject drafts; accepted ones enter a new dataset version")
+    rev.add_argument("drafts", type=Path)
+    rev.add_argument("--decisions", type=Path, help="JSON Lines decisions (non-interactive); else asks on the terminal")
+    rev.add_argument("--version", required=True, help="name of the new dataset version folder")
+    rev.add_argument("--base", default="v1", help="dataset whose cases the new version starts from (default v1; '' for none)")
+    rev.add_argument("--out", type=Path, help="parent folder of the new version (default include/golden_datasets)")
+    rev.set_defaults(func=cmd_golden_review)
     generate = golden.add_parser("generate", help="regenerate a dataset version from include/store_data")
     generate.add_argument("--version", required=True)
     generate.add_argument("--per-intent", type=positive_int, required=True)

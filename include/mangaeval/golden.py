@@ -29,7 +29,7 @@ REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
     "grounding": dict,
     "expected": dict,
 }
-OPTIONAL_FIELDS: dict[str, type] = {"tags": list}
+OPTIONAL_FIELDS: dict[str, type] = {"tags": list, "source": str, "provenance": dict}  # source/provenance: imported cases
 EXPECTED_FIELDS: dict[str, type] = {"must_contain": list, "must_not_contain": list, "reference_answer": str}
 
 
@@ -44,6 +44,8 @@ class GoldenCase:
     grounding: dict[str, Any]
     expected: dict[str, Any]
     tags: list[str] = field(default_factory=list)
+    source: str = ""  # "production" for cases imported from logs (`mangaeval golden import`)
+    provenance: dict[str, Any] | None = None  # where an imported case came from: file, line, conversation
 
     @property
     def must_contain(self) -> list[str]:
@@ -61,6 +63,10 @@ class GoldenCase:
         doc = {name: getattr(self, name) for name in REQUIRED_FIELDS}
         if self.tags:
             doc["tags"] = self.tags
+        if self.source:
+            doc["source"] = self.source
+        if self.provenance is not None:
+            doc["provenance"] = self.provenance
         return doc
 
 
@@ -187,6 +193,8 @@ def read_cases(path: Path, seen_ids: dict[str, str] | None = None) -> tuple[list
                 grounding=doc["grounding"],
                 expected=doc["expected"],
                 tags=list(doc.get("tags", [])),
+                source=doc.get("source", ""),
+                provenance=doc.get("provenance"),
             )
         )
     return cases, problems

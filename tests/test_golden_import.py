@@ -159,3 +159,22 @@ def test_bad_mapping_and_bad_decisions_are_bad_input(tmp_path, capsys):
     assert f"{decisions}:1: must_contain 'No' is not in the reference answer" in err
     assert f"{decisions}:2: 'decision' must be 'accept' or 'reject'" in err
     assert not (tmp_path / "vq").exists()
+
+
+def test_interactive_review_walks_the_drafts(tmp_path):
+    from mangaeval.golden_import import interactive_decisions
+
+    drafts = [("d.jsonl:1", {"test_id": "a", "intent": "faq", "language": "en", "query": "How much is shipping?",
+                             "history": [], "grounding": {}}),
+              ("d.jsonl:2", {"test_id": "b", "intent": "faq", "language": "en", "query": "Hi", "history": [],
+                             "grounding": {}}),
+              ("d.jsonl:3", {"test_id": "c", "intent": "faq", "language": "en", "query": "Bye", "history": [],
+                             "grounding": {}})]
+    # accept a (first attempt invalid: must_contain not in the answer), reject b, quit before c
+    answers = iter(["x", "a", "It is ¥2,000.", "¥1,500", "", "It is ¥2,000.", "¥2,000", "free", "r", "q"])
+    said: list[str] = []
+    got = interactive_decisions(drafts, ask=lambda _: next(answers), say=said.append)
+    assert got["a"][1] == {"test_id": "a", "decision": "accept", "reference_answer": "It is ¥2,000.",
+                           "must_contain": ["¥2,000"], "must_not_contain": ["free"]}
+    assert got["b"][1]["decision"] == "reject" and "c" not in got
+    assert any("not in the reference answer" in s for s in said)

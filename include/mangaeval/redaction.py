@@ -15,6 +15,10 @@ Replaces, with a bracketed placeholder of its kind:
 Never touched: catalog titles and authors, prices (¥1,234, $12.99, 1,234円), volume numbers (12巻, vol. 12),
 ISBN-10/13 with a valid check digit, dates, percentages. `protected` spans (the store catalog by default) are
 masked before any pattern runs.
+
+Side effect: full-width digits and ＠＋－（） are folded to ASCII in the whole text first (so "０９０－..." is a phone
+number); the words are unchanged. Known limits: a hiragana-only name (さくらさん) is not caught; an honorific
+before a capitalised word that is not a name ("Dr. STONE", a title outside the catalog) is redacted.
 """
 
 from __future__ import annotations

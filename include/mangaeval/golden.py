@@ -16,6 +16,7 @@ from typing import Any
 
 from mangaeval.errors import DatasetError, MangaEvalError
 from mangaeval.intents import intent_names
+from mangaeval.jsonl import parse_lines
 
 LANGUAGES = ("en", "ja")
 MANIFEST_NAME = "manifest.json"
@@ -163,14 +164,10 @@ def read_cases(path: Path, seen_ids: dict[str, str] | None = None) -> tuple[list
         return [], [f"{path}:1: not UTF-8 text ({exc})"]
     except OSError as exc:
         return [], [f"{path}: cannot read ({exc.strerror})"]
-    for line_no, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for line_no, doc, invalid in parse_lines(lines):
         where = f"{path}:{line_no}"
-        try:
-            doc = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})")
+        if invalid:
+            problems.append(f"{where}: {invalid}")
             continue
         case_problems = _check_case(doc, where, known, file_intent)
         test_id = doc.get("test_id") if isinstance(doc, dict) else None

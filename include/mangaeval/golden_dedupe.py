@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from mangaeval.jsonl import parse_lines
+
 DEFAULT_NGRAM = 0  # auto: 2 for mostly-Japanese text (one kana/kanji carries about what two Latin letters do), else 3
 DEFAULT_THRESHOLD = 0.8
 MANIFEST_KEY = "min_distinct_share"
@@ -229,14 +231,8 @@ def analyse(items: Iterable[Item], threshold: float = DEFAULT_THRESHOLD, n: int 
 def items_from_file(path: Path) -> list[Item]:
     """The items of one JSONL file (lines that are not JSON objects are skipped: `golden.read_cases` reports them)."""
     out = []
-    for line_no, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            doc = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(doc, dict) or not isinstance(doc.get("query"), str):
+    for line_no, doc, invalid in parse_lines(Path(path).read_text(encoding="utf-8").splitlines()):
+        if invalid or not isinstance(doc, dict) or not isinstance(doc.get("query"), str):
             continue
         out.append(Item(where=f"{path}:{line_no}", intent=str(doc.get("intent", path.stem)), query=doc["query"],
                         history=doc.get("history", []), grounding=doc.get("grounding", {}),

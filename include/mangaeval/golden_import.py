@@ -28,6 +28,7 @@ from mangaeval.golden import (LANGUAGES, MANIFEST_NAME, Dataset, GoldenCase, _la
                               validate_path)
 from mangaeval.golden_dedupe import DEFAULT_NGRAM, DEFAULT_THRESHOLD, _canon, normalise, similar_pairs
 from mangaeval.intents import intent_names
+from mangaeval.jsonl import parse_lines
 from mangaeval.paths import INCLUDE_DIR
 from mangaeval.redaction import Redactor, grounding_ids
 
@@ -97,13 +98,7 @@ def read_rows(path: Path, fmt: str = "auto") -> Iterator[tuple[int, Any, str | N
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as exc:
         raise MangaEvalError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            yield n, json.loads(line), None
-        except json.JSONDecodeError as exc:
-            yield n, None, f"invalid JSON ({exc.msg} at column {exc.colno})"
+    yield from parse_lines(lines)
 
 
 @dataclass
@@ -290,14 +285,10 @@ def read_drafts(path: Path) -> list[tuple[str, dict[str, Any]]]:
     except OSError as exc:
         raise MangaEvalError(f"{path}: cannot read drafts ({exc.strerror})") from None
     out, problems = [], []
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for n, doc, invalid in parse_lines(lines):
         where = f"{path}:{n}"
-        try:
-            doc = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{where}: invalid JSON ({exc.msg})")
+        if invalid:
+            problems.append(f"{where}: {invalid}")
             continue
         if not isinstance(doc, dict):
             problems.append(f"{where}: expected a draft object")
@@ -325,14 +316,10 @@ def read_decisions(path: Path) -> dict[str, tuple[str, dict[str, Any]]]:
         raise MangaEvalError(f"{path}: cannot read decisions ({exc.strerror})") from None
     out: dict[str, tuple[str, dict[str, Any]]] = {}
     problems = []
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for n, doc, invalid in parse_lines(lines):
         where = f"{path}:{n}"
-        try:
-            doc = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{where}: invalid JSON ({exc.msg})")
+        if invalid:
+            problems.append(f"{where}: {invalid}")
             continue
         problems += decision_problems(doc, where)
         if isinstance(doc, dict) and isinstance(doc.get("test_id"), str):

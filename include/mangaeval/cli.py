@@ -248,7 +248,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     out_dir = Path(args.out) / run_id
     with endpoint_for(args) as endpoints:
         client = BedrockClient(ClientSettings.from_env(**endpoints, backoff_base_s=args.retry_base_s))
-        settings = EngineSettings.from_files(use_cache=not args.no_cache, reuse_across_runs=args.reuse_answers, cache_dir=Path(args.cache_dir),
+        settings = EngineSettings.from_files(use_cache=not args.no_cache, reuse_across_runs=args.reuse_answers, cache_dir=args.cache_dir,
                                              stream=args.stream, concurrency_override=args.concurrency)
         engine = EvaluationEngine(client, catalog, settings)
         total = len(configs) * len(cases)
@@ -646,7 +646,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "reuses what that run already paid for; a new run always asks again)")
     ev.add_argument("--reuse-answers", action="store_true", help="also reuse answers measured by earlier runs (rows record "
                     "reused_from; their latency is not reused)")
-    ev.add_argument("--cache-dir", default=str(DATA_DIR / "cache" / "responses"))
+    ev.add_argument("--cache-dir", default=str(DATA_DIR / "cache" / "responses"), help="response cache: a folder or s3://bucket/prefix")
     ev.add_argument("--config-file", type=Path)
     ev.add_argument("--run-id")
     ev.add_argument("--stream", action="store_true", help="use converse-stream instead of converse")

@@ -28,7 +28,7 @@ from mangaeval.text import estimate_tokens
 class EngineSettings:
     use_cache: bool = True  # the run's own cache: its retries and reruns pay for no call twice
     reuse_across_runs: bool = False  # also take answers measured by other runs (rows record reused_from)
-    cache_dir: Path | None = None
+    cache_dir: str | Path | None = None  # a folder or s3://bucket/prefix
     stream: bool = False
     default_quota: Quota = field(default_factory=Quota)
     quotas: dict[str, Quota] = field(default_factory=dict)

@@ -32,7 +32,8 @@ from urllib.parse import unquote
 
 from mangaeval.double.eventstream import encode_event, encode_exception
 from mangaeval.double.profiles import Profile, load_profiles
-from mangaeval.double.responder import (SAGEMAKER_FAULTS, DoubleError, DoubleReply, draw_error, draw_outcome, request_digest,
+from mangaeval.double.quota import QuotaMeter
+from mangaeval.double.responder import (QUOTA_EXCEEDED, SAGEMAKER_FAULTS, DoubleError, DoubleReply, draw_error, draw_outcome, request_digest,
                                         resolve_invocation, respond, validate)
 from mangaeval.models import ModelSpec, load_model_catalog
 from mangaeval.sagemaker import converse_request
@@ -59,6 +60,7 @@ class ModelDouble:
     last_activity: float = field(default_factory=time.monotonic)
     base_profiles: dict[str, Profile] | None = None  # as started (set_overrides applies on top of these)
     live_overrides: dict[str, float] = field(default_factory=dict)
+    quota: QuotaMeter = field(default_factory=QuotaMeter)  # profiles' quota_rpm, and what was served per minute
 
     def set_overrides(self, overrides: dict[str, Any]) -> dict[str, float]:
         """Profile fields applied to every model from now on ({} restores the started profiles); ConfigError if bad."""
@@ -129,6 +131,8 @@ class ModelDouble:
                 self.refused[refused.error_type] += 1
             return refused
         profile = self.profiles[spec.model_id]
+        if not self.quota.admit(spec.model_id, profile.quota_rpm):
+            return DoubleError(*QUOTA_EXCEEDED)
         error = draw_error(profile, self.seed, digest, occurrence)
         if error:
             if error.error_type == "ModelTimeoutException":
@@ -144,7 +148,7 @@ class ModelDouble:
     def stats(self) -> dict[str, Any]:
         with self.lock:
             return {"calls": dict(self.calls), "total_calls": sum(self.calls.values()), "refused": dict(self.refused),
-                    "overrides": dict(self.live_overrides)}
+                    "overrides": dict(self.live_overrides), "per_minute": self.quota.snapshot()}
 
     def reset(self) -> None:
         with self.lock:
@@ -152,6 +156,7 @@ class ModelDouble:
             self.model_calls.clear()
             self.refused.clear()
             self.occurrences.clear()
+        self.quota.reset()
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -714,10 +714,12 @@ def build_parser() -> argparse.ArgumentParser:
     from mangaeval.canary.cli import register as register_canary
 
     from mangaeval.bench.cli import register as register_bench
+    from mangaeval.warehouse.cli import register as register_warehouse
 
     register_ab(sub)
     register_canary(sub)
     register_bench(sub)
+    register_warehouse(sub)
     return parser
 
 

@@ -7,11 +7,13 @@
 - `worker_hostname()`: `[core] hostname_callable` for several workers on one host (MANGAEVAL_WORKER_HOSTNAME, else
   the host's name), so task instances say which worker ran them.
 
-`python -m mangaeval.deployment init` is the init job: `airflow db migrate`, pools, connections.
+`python -m mangaeval.deployment init` is the init job: `airflow db migrate`, pools, connections, then the
+warehouse's migrations (`migrate_warehouse`: tables and views are created here, once, not by the tasks).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -23,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from mangaeval.errors import ConfigError
+from mangaeval.errors import ConfigError, MangaEvalError
 from mangaeval.paths import CONFIG_DIR
 
 TIERS = ("sonnet", "haiku", "nova", "custom")  # as dags/model_evaluation.py and mangaeval.pipeline.shards
@@ -98,6 +100,46 @@ def init(airflow: str = "airflow") -> None:
             path.write_text(json.dumps(connections))
             run("connections", "import", "--overwrite", str(path))
         print(f"pools: {pool_sizes()}; connections: {sorted(connections) or 'none'}", flush=True)
+    print(f"warehouse: {migrate_warehouse(connections)}", flush=True)
+
+
+def migrate_warehouse(connections: dict[str, dict[str, Any]] | None = None) -> str:
+    """Apply the warehouse's pending migrations (mangaeval.warehouse.migrations): the warehouse connection
+    MANGAEVAL_WAREHOUSE_CONN_ID (from `connections`, the ones this job was given, else Airflow's secrets), else
+    MANGAEVAL_WAREHOUSE_URI; with neither, nothing (an embedded DuckDB migrates itself on first use)."""
+    from mangaeval.connections import airflow_connections
+    from mangaeval.warehouse import connect
+
+    conn_id = os.environ.get("MANGAEVAL_WAREHOUSE_CONN_ID")
+    if not conn_id and not os.environ.get("MANGAEVAL_WAREHOUSE_URI"):
+        return "none configured (the embedded DuckDB migrates on first use)"
+    given = (connections or {}).get(conn_id or "")
+    variable = f"AIRFLOW_CONN_{(conn_id or '').upper()}"
+    before = os.environ.get(variable)
+    if given is not None:  # read by this process as Airflow reads AIRFLOW_CONN_<ID>; never passed on
+        os.environ[variable] = json.dumps(given)
+    try:
+        with (airflow_connections(os.environ.get("MANGAEVAL_AWS_CONN_ID") or "aws_default", conn_id) if conn_id
+              else contextlib.nullcontext()):
+            try:
+                warehouse = connect()
+            except MangaEvalError:
+                raise
+            except Exception as exc:  # the driver's: unreachable, refused login
+                raise ConfigError([f"warehouse {conn_id or os.environ.get('MANGAEVAL_WAREHOUSE_URI')}: cannot connect: "
+                                   f"{str(exc).strip().splitlines()[0]}"]) from None
+            try:
+                applied = warehouse.migrate()
+                where = warehouse.describe()
+            finally:
+                warehouse.close()
+    finally:
+        if given is not None:
+            if before is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = before
+    return f"{where}: migrations applied: {', '.join(applied)}" if applied else f"{where}: schema current"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["init"]:
         try:
             init(argv[1] if len(argv) > 1 else "airflow")
-        except ConfigError as exc:
+        except MangaEvalError as exc:  # ConfigError, a failed migration
             print(f"deployment init: {exc}", file=sys.stderr)
             return 2
         return 0

@@ -56,7 +56,7 @@ def load_events(start: datetime | None, end: datetime | None, warehouse_uri: str
     warehouse = connect(warehouse_uri)
     loaded, quarantined = 0, 0
     try:
-        warehouse.ensure_schema()
+        warehouse.require_schema()
         with tempfile.TemporaryDirectory() as tmp:
             for key in keys:
                 found = store.get(key)
@@ -118,7 +118,7 @@ def analyze_experiments(plan: dict[str, Any], as_of: datetime, manual: bool, war
     warehouse = connect(warehouse_uri)
     summary = {}
     try:
-        warehouse.ensure_schema()
+        warehouse.require_schema()
         for experiment_id in plan["experiments"]:
             experiment = experiments[experiment_id]
             if experiment_id in stopped:

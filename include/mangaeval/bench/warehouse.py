@@ -40,7 +40,7 @@ def load(result: dict[str, Any], uri: str | None = None) -> int:
 
     warehouse = connect(uri)
     try:
-        warehouse.ensure_schema()
+        warehouse.require_schema()
         return warehouse.replace_keyed("benchmark_results", {"result_id": result["result_id"]}, rows(result))
     finally:
         warehouse.close()

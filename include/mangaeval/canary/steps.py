@@ -124,7 +124,7 @@ def _warehouse():
     from mangaeval.warehouse import connect
 
     warehouse = connect()
-    warehouse.ensure_schema()
+    warehouse.require_schema()
     return warehouse
 
 

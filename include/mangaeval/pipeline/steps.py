@@ -158,8 +158,8 @@ def load_warehouse(uris: list[str], run_id: str, routing_base: dict[str, Any] | 
     frame = check_results(read_frames(uris), f"run {run_id}")
     warehouse = connect()
     try:
-        warehouse.ensure_schema()
-        counts = warehouse.load_run(run_id, run_tables(frame, run_id, load_policy(), current_routing_map(routing_base)))
+        warehouse.require_schema()  # created by the migration step (the init job), not here
+        counts = warehouse.load_run(run_id, run_tables(frame, run_id, load_policy(), current_routing_map(routing_base)), shard_uris=uris)
     finally:
         warehouse.close()
     log.info("warehouse: loaded run %s: %s", run_id, counts)

@@ -4,9 +4,11 @@ failure leaves the previous state untouched."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import urlparse
 
 import pandas as pd
@@ -15,7 +17,7 @@ import pyarrow as pa
 from mangaeval.errors import MangaEvalError
 from mangaeval.paths import DATA_DIR
 from mangaeval.results import RESULT_SCHEMA
-from mangaeval.warehouse.sqlfiles import KEYED_TABLES, MAINTAINED_WITH, RUN_TABLES, VIEW_FILES, checked_table, ddl_files, engine_variant, placeholders, statements, to_paramstyle, read_sql, without_comments
+from mangaeval.warehouse.sqlfiles import KEYED_TABLES, MAINTAINED_WITH, RUN_TABLES, checked_table, engine_variant, placeholders, statements, to_paramstyle, read_sql, without_comments
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 QUERIES = {"aggregates": "queries/metrics.sql", "frontier": "queries/frontier.sql", "recommendation": "queries/recommendation.sql",
@@ -61,15 +63,48 @@ EXTRA_VIEW_FILES: list[str] = ["ab/v_ab_results.sql", "marts/mart_ab_decisions.s
 class Warehouse:
     paramstyle = "pyformat"
     ddl_folder = "portable"
+    migrates_on_first_use = False  # the embedded DuckDB: no init job runs for it (mangaeval.warehouse.migrations)
+    locks_ledger = True  # LOCK TABLE schema_migrations while migrating (DuckDB has no LOCK: one writer per file anyway)
+
+    # The schema (mangaeval.warehouse.migrations): created and changed by the migration step, checked by tasks.
+    def migrate(self) -> list[str]:
+        """Apply the pending migrations (DDL files, then the views); the versions applied."""
+        from mangaeval.warehouse.migrations import migrate
+
+        return migrate(self)
+
+    def schema_status(self):
+        from mangaeval.warehouse.migrations import status
+
+        return status(self)
+
+    def require_schema(self) -> None:
+        """What tasks call: the schema is current, else SchemaBehind saying to run the migration (an embedded
+        DuckDB migrates itself instead)."""
+        from mangaeval.warehouse.migrations import require
+
+        require(self)
 
     def ensure_schema(self) -> None:
+        """Migrate now: tests, benchmarks and in-memory warehouses that make their own schema."""
+        self.migrate()
+
+    def variant(self, relative: str) -> str:
+        return engine_variant(relative, self.ddl_folder)
+
+    def lock_ledger(self, cur: Any) -> None:
+        if self.locks_ledger:
+            self.execute_script_in(cur, self.variant("migrations/lock.sql"), {})
+
+    @contextlib.contextmanager
+    def autocommit(self) -> Iterator[Any]:
+        """A cursor whose statements run outside a transaction block (Redshift needs it for some DDL); the
+        engines here run them in a transaction, which is at least as strict."""
         with self.transaction() as cur:
-            for ddl in ddl_files(self.ddl_folder):
-                for statement in statements(ddl):
-                    cur.execute(statement)
-            for view in VIEW_FILES + EXTRA_VIEW_FILES:
-                for statement in statements(view):
-                    cur.execute(statement)
+            yield cur
+
+    def describe(self) -> str:
+        return self.__class__.__name__
 
     def replace_keyed(self, table: str, key: dict[str, Any], rows: list[dict[str, Any]] | pd.DataFrame) -> int:
         """Replace the rows of `table` whose key columns equal `key` by `rows`, atomically (idempotent reloads)."""
@@ -135,22 +170,16 @@ class Warehouse:
         used = placeholders(statement)
         return to_paramstyle(statement, self.paramstyle), {k: v for k, v in params.items() if k in used}
 
-    def load_run(self, run_id: str, tables: dict[str, list[dict[str, Any]] | pd.DataFrame]) -> dict[str, int]:
-        """Replace everything stored for `run_id` with `tables` (name -> rows), atomically."""
+    def load_run(self, run_id: str, tables: dict[str, list[dict[str, Any]] | pd.DataFrame],
+                 shard_uris: list[str] | None = None) -> dict[str, int]:
+        """Replace everything stored for `run_id` with `tables` (name -> rows), atomically. `shard_uris`: the
+        Parquet shards the eval_results rows were read from (Redshift COPYs those; the others insert the rows)."""
         counts = {}
         with self.transaction() as cur:
             for table in RUN_TABLES:
                 cur.execute(f"DELETE FROM {checked_table(table)} WHERE run_id = " + self._param("run_id"), {"run_id": run_id})
             for table, rows in tables.items():
-                if isinstance(rows, pa.Table):
-                    run_ids = set(rows.column("run_id").unique().to_pylist())
-                elif isinstance(rows, pd.DataFrame):
-                    run_ids = set(rows["run_id"].unique())
-                else:
-                    run_ids = {r.get("run_id") for r in rows}
-                wrong = run_ids - {run_id}
-                if wrong:
-                    raise MangaEvalError(f"{table}: rows of run(s) {sorted(map(str, wrong))} in a load of run {run_id}")
+                check_run_rows(table, rows, run_id)
                 self._insert(cur, checked_table(table), rows)
                 counts[table] = len(rows)
         return counts
@@ -179,6 +208,19 @@ class Warehouse:
 
     def close(self) -> None:
         pass
+
+
+def check_run_rows(table: str, rows: Any, run_id: str) -> None:
+    """Every row of a run's load belongs to that run."""
+    if isinstance(rows, pa.Table):
+        run_ids = set(rows.column("run_id").unique().to_pylist())
+    elif isinstance(rows, pd.DataFrame):
+        run_ids = set(rows["run_id"].unique())
+    else:
+        run_ids = {r.get("run_id") for r in rows}
+    wrong = run_ids - {run_id}
+    if wrong:
+        raise MangaEvalError(f"{table}: rows of run(s) {sorted(map(str, wrong))} in a load of run {run_id}")
 
 
 def _arrow(table: str, rows: list[dict[str, Any]] | pd.DataFrame | pa.Table) -> pa.Table:
@@ -243,7 +285,12 @@ def connect_connection(conn_id: str, aws_conn_id: str | None = None) -> Warehous
         from mangaeval.warehouse.redshift_engine import RedshiftWarehouse
 
         hook = RedshiftSQLHook(redshift_conn_id=conn_id, aws_conn_id=aws_conn_id or DEFAULT_AWS_CONN_ID)
-        return RedshiftWarehouse(connect=hook.get_conn, iam_role=os.environ.get("MANGAEVAL_REDSHIFT_COPY_ROLE"))
+        # The role COPY assumes: extra copy_iam_role (MANGAEVAL_REDSHIFT_COPY_ROLE, the earlier setting, still read).
+        # The hook hands every extra to redshift_connector.connect, which takes no such argument: ours is removed.
+        extra = dict(hook.conn.extra_dejson)
+        copy_role = extra.pop("copy_iam_role", None) or os.environ.get("MANGAEVAL_REDSHIFT_COPY_ROLE")
+        hook.conn.extra = json.dumps(extra)
+        return RedshiftWarehouse(connect=hook.get_conn, iam_role=copy_role)
     if connection.conn_type in ("postgres", "postgresql"):
         from mangaeval.warehouse.postgres_engine import PostgresWarehouse
 

@@ -11,6 +11,8 @@ from mangaeval.warehouse.base import Warehouse, _arrow
 
 class DuckDBWarehouse(Warehouse):
     paramstyle = "dollar"
+    migrates_on_first_use = True  # embedded (`make run`, the command line, tests): no init job runs for it
+    locks_ledger = False  # one writer per file; DuckDB has no LOCK
 
     def __init__(self, path: str = ":memory:", read_only: bool = False):
         import duckdb
@@ -42,6 +44,9 @@ class DuckDBWarehouse(Warehouse):
             cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming_rows")
         finally:
             cur.unregister("incoming_rows")
+
+    def describe(self) -> str:
+        return f"DuckDB {self.path}"
 
     def close(self) -> None:
         self.con.close()

@@ -44,6 +44,9 @@ class PostgresWarehouse(Warehouse):
             for record in incoming.to_pylist():
                 copy.write_row(tuple(record.values()))
 
+    def describe(self) -> str:
+        return f"PostgreSQL schema {self.schema}"
+
     def drop_schema(self) -> None:
         from psycopg import sql
 

@@ -115,13 +115,19 @@ def postgres_test_uri(schema_prefix: str) -> str:
 
 @contextlib.contextmanager
 def engine_uri(engine: str, tmp_path: Path, schema_prefix: str) -> Iterator[str]:
-    """A warehouse URI for a test: a DuckDB file in tmp_path, or a fresh PostgreSQL schema dropped afterwards."""
+    """A warehouse URI for a test: a DuckDB file in tmp_path (it migrates itself on first use), or a fresh
+    PostgreSQL schema, migrated as the deployment's init job leaves it, dropped afterwards."""
     if engine == "duckdb":
         yield f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
         return
     from mangaeval.warehouse import connect
 
     uri = postgres_test_uri(schema_prefix)
+    wh = connect(uri)
+    try:
+        wh.migrate()
+    finally:
+        wh.close()
     try:
         yield uri
     finally:

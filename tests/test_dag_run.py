@@ -93,6 +93,11 @@ def test_end_to_end_on_postgresql_and_s3(airflow_env, tmp_path):
         s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
                           aws_access_key_id="testing", aws_secret_access_key="testing")
         s3.create_bucket(Bucket="mangaassist")
+        from mangaeval.warehouse import connect
+
+        wh = connect(pg_uri)
+        wh.migrate()  # as the deployment's init job does: tasks only check the schema
+        wh.close()
         result = run_dag(airflow_env, tmp_path / "data", DECIDING, MANGAEVAL_WAREHOUSE_URI=pg_uri,
                          MANGAEVAL_RESULTS_URI="s3://mangaassist/eval", MANGAEVAL_ROUTING_URI="s3://mangaassist/serving",
                          AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")

@@ -78,15 +78,13 @@ def manifest_document(sizes: dict[str, int]) -> dict[str, Any]:
     return {"entries": [{"url": uri, "mandatory": True, "meta": {"content_length": int(size)}} for uri, size in sorted(sizes.items())]}
 
 
-def shard_sizes(shard_uris: list[str]) -> dict[str, int]:
-    """Each shard's size in bytes, from S3 (HeadObject); a missing shard is named."""
+def shard_sizes(store: Any, shard_uris: list[str]) -> dict[str, int]:
+    """Each shard's size in bytes, from S3 (HeadObject, one client for the run's bucket); a missing shard is named."""
     from botocore.exceptions import ClientError
-
-    from mangaeval.objectstore import split_uri
 
     sizes = {}
     for uri in shard_uris:
-        store, key = split_uri(uri)
+        key = uri.split(f"s3://{store.bucket}/", 1)[1]
         try:
             sizes[uri] = int(store.client.head_object(Bucket=store.bucket, Key=key)["ContentLength"])
         except ClientError as exc:
@@ -101,11 +99,12 @@ def write_manifest(run_id: str, shard_uris: list[str]) -> tuple[str, dict[str, A
     """Write the run's manifest beside its shards (replacing a rerun's earlier one); its URI and document."""
     from mangaeval.objectstore import split_uri
 
-    uri = manifest_uri(run_id, sorted(set(shard_uris)))
+    uris = sorted(set(shard_uris))
+    uri = manifest_uri(run_id, uris)  # every shard in the manifest's folder, so in its bucket
     if not _S3_URI.match(uri):
         raise MangaEvalError(f"manifest URI {uri!r} has characters COPY's literal does not take (quotes, spaces, ...)")
-    document = manifest_document(shard_sizes(sorted(set(shard_uris))))
     store, key = split_uri(uri)
+    document = manifest_document(shard_sizes(store, uris))
     store.put(key, json.dumps(document, indent=2).encode())
     return uri, document
 

@@ -36,6 +36,10 @@ class RedshiftWarehouse(Warehouse):
     ddl_folder = "redshift"
     max_attempts = 5
     retry_base_s = 0.5  # backoff after a serialization conflict: 1 s, 2 s, 4 s, ... (at most 30 s)
+    # No LOCK on the migration ledger (Redshift's LOCK takes no mode and blocks readers): a second migrator running
+    # at the same time reads and writes the same ledger rows, and Redshift's serializable isolation fails one of
+    # them (rerun: nothing is pending then).
+    locks_ledger = False
 
     def __init__(self, uri: str | None = None, *, connect: Callable[[], Any] | None = None, iam_role: str | None = None):
         """From `redshift://user@host:5439/db?iam_role=...&<redshift_connector options>` (the command line: no password

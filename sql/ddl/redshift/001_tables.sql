@@ -1,5 +1,5 @@
--- Redshift DDL: the same tables as ddl/portable, with distribution and sort keys. Results are distributed
--- by intent (aggregates group by run and intent) and sorted by run, so a run's decisions scan one slice range.
+-- Redshift DDL: the same tables as ddl/portable, with distribution and sort keys. As first created, results and
+-- quality_pairs were distributed by intent (8 values: skewed); migrations 010-012 redistribute them (see there).
 CREATE TABLE IF NOT EXISTS eval_results (
     run_id VARCHAR(128) NOT NULL, config_id VARCHAR(128) NOT NULL, model_id VARCHAR(256) NOT NULL, intent VARCHAR(64) NOT NULL,
     test_id VARCHAR(128) NOT NULL, language VARCHAR(8), dataset_version VARCHAR(32), prompt_version VARCHAR(32),

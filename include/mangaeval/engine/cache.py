@@ -17,10 +17,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mangaeval.request_hash import canonical_json, prompt_hash  # noqa: F401  (prompt_hash: the fixtures' key)
+
 
 def cache_key(model_id: str, request: dict[str, Any]) -> str:
-    canonical = json.dumps({"model_id": model_id, "request": request}, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical_json({"model_id": model_id, "request": request}).encode()).hexdigest()
 
 
 class ResponseCache:

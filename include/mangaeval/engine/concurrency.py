@@ -2,9 +2,13 @@
 
 A model's `concurrency` in quotas.yaml is the ceiling. A call that was throttled (the service said the account's
 quota is used up, even if a retry then succeeded) lowers the limit by DECREASE_FACTOR, at most once per
-COOL_DOWN_S (the calls already in flight when the quota ran out are the same event, not new evidence); each call
-that went through raises it by INCREASE_STEP / limit (about +INCREASE_STEP per round of `limit` calls). A run thus
-settles just under the quota the service enforces instead of riding retries, and recovers when it is lifted.
+COOL_DOWN_S (the calls in flight when the quota ran out are one event, not new evidence); calls that go through
+raise it by INCREASE_PER_S for every second since the last change. The increase is per second, not per call, on
+purpose: the service meters requests per minute, so the limit must creep up slowly enough that one throttling event
+per minute or two is all it takes to find the quota again (per-call increases made a run at ~6 calls in flight
+ride the quota, with ~28% of calls throttled, in benchmarks/shared_quota_bench.py). A run thus settles just under
+the quota the service enforces instead of riding retries, and recovers (+1 call in flight per 1/INCREASE_PER_S
+seconds) when it is lifted.
 
 `LocalConcurrency` holds the state in the process; `mangaeval.engine.shared_limits.SharedConcurrency` holds it in
 Redis, so every worker's calls to a model count against one limit.
@@ -17,16 +21,17 @@ import time
 from typing import Callable
 
 DECREASE_FACTOR = 0.7
-INCREASE_STEP = 0.5
+INCREASE_PER_S = 0.1
 COOL_DOWN_S = 2.0
 
 
-def decreased(limit: float) -> float:
-    return max(1.0, limit * DECREASE_FACTOR)
-
-
-def increased(limit: float, ceiling: float) -> float:
-    return min(float(ceiling), limit + INCREASE_STEP / max(limit, 1.0))
+def adapted(limit: float, ceiling: float, throttled: bool, now: float, updated: float, decreased: float) -> tuple[float, float]:
+    """(new limit, new time of the last decrease) after one call's outcome."""
+    if throttled:
+        if now - decreased >= COOL_DOWN_S:
+            return max(1.0, limit * DECREASE_FACTOR), now
+        return limit, decreased
+    return min(float(ceiling), limit + INCREASE_PER_S * max(0.0, now - updated)), decreased
 
 
 class LocalConcurrency:
@@ -36,7 +41,8 @@ class LocalConcurrency:
         self.adaptive = adaptive
         self.in_flight = 0
         self._clock = clock
-        self._last_decrease = float("-inf")
+        self._decreased = float("-inf")
+        self._updated = clock()
         self._changed = threading.Condition()
 
     def enter(self) -> tuple[float, None]:
@@ -53,9 +59,7 @@ class LocalConcurrency:
             self.in_flight -= 1
             if self.adaptive:
                 now = self._clock()
-                if throttled and now - self._last_decrease >= COOL_DOWN_S:
-                    self.limit, self._last_decrease = decreased(self.limit), now
-                elif not throttled:
-                    self.limit = increased(self.limit, self.ceiling)
+                self.limit, self._decreased = adapted(self.limit, self.ceiling, throttled, now, self._updated, self._decreased)
+                self._updated = now
             self._changed.notify_all()
             return self.limit

@@ -20,7 +20,7 @@ import time
 import uuid
 from typing import Any, Callable
 
-from mangaeval.engine.concurrency import COOL_DOWN_S, DECREASE_FACTOR, INCREASE_STEP
+from mangaeval.engine.concurrency import COOL_DOWN_S, DECREASE_FACTOR, INCREASE_PER_S
 from mangaeval.engine.ratelimit import Quota
 from mangaeval.errors import MangaEvalError
 
@@ -70,23 +70,26 @@ if redis.call('ZCARD', KEYS[1]) < math.max(1, math.floor(limit)) then
 end
 return 0
 """
-# KEYS[1] leases, KEYS[2] limit hash; ARGV: lease id, throttled (0/1), ceiling, factor, step, cool-down seconds.
+# KEYS[1] leases, KEYS[2] limit hash; ARGV: lease id, throttled (0/1), ceiling, factor, increase per second,
+# cool-down seconds. The same rule as concurrency.adapted, on the shared state.
 _EXIT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
 redis.call('ZREM', KEYS[1], ARGV[1])
 local ceiling = tonumber(ARGV[3])
-local limit = tonumber(redis.call('HGET', KEYS[2], 'limit')) or ceiling
+local state = redis.call('HMGET', KEYS[2], 'limit', 'updated', 'decreased')
+local limit = tonumber(state[1]) or ceiling
+local updated = tonumber(state[2]) or now
+local decreased = tonumber(state[3]) or 0
 if ARGV[2] == '1' then
-  local last = tonumber(redis.call('HGET', KEYS[2], 'decreased')) or 0
-  if now - last >= tonumber(ARGV[6]) then
+  if now - decreased >= tonumber(ARGV[6]) then
     limit = math.max(1, limit * tonumber(ARGV[4]))
-    redis.call('HSET', KEYS[2], 'decreased', tostring(now))
+    decreased = now
   end
 else
-  limit = math.min(ceiling, limit + tonumber(ARGV[5]) / math.max(limit, 1))
+  limit = math.min(ceiling, limit + tonumber(ARGV[5]) * math.max(0, now - updated))
 end
-redis.call('HSET', KEYS[2], 'limit', tostring(limit))
+redis.call('HSET', KEYS[2], 'limit', tostring(limit), 'updated', tostring(now), 'decreased', tostring(decreased))
 redis.call('EXPIRE', KEYS[2], 86400)
 return tostring(limit)
 """
@@ -161,6 +164,6 @@ class SharedConcurrency:
         return time.monotonic() - started, lease
 
     def exit(self, lease: str, throttled: bool) -> float:
-        step = INCREASE_STEP if self.adaptive else 0.0
+        step = INCREASE_PER_S if self.adaptive else 0.0
         factor = DECREASE_FACTOR if self.adaptive else 1.0
         return float(self._exit(keys=[self.leases, self.state], args=[lease, "1" if throttled else "0", self.ceiling, factor, step, COOL_DOWN_S]))

@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS eval_results (
     error_message VARCHAR(4096), cache_hit BOOLEAN, reused_from VARCHAR(256), quality_score DOUBLE PRECISION, passed BOOLEAN,
     score_relevance DOUBLE PRECISION, score_factual_accuracy DOUBLE PRECISION, score_completeness DOUBLE PRECISION,
     score_language_match DOUBLE PRECISION, score_format_length DOUBLE PRECISION, score_safety_policy DOUBLE PRECISION,
-    score_judge DOUBLE PRECISION, judge_error VARCHAR(1024), critical_failure VARCHAR(512)
+    score_judge DOUBLE PRECISION, judge_error VARCHAR(1024), critical_failure VARCHAR(512), answer_hash VARCHAR(64)
 ) DISTKEY(intent) SORTKEY(run_id, intent, config_id);
 CREATE TABLE IF NOT EXISTS quality_pairs (
     run_id VARCHAR(128) NOT NULL, intent VARCHAR(64) NOT NULL, config_id VARCHAR(128) NOT NULL,

@@ -141,7 +141,8 @@ def calibrated_section(doc: dict[str, Any], suffix: str = "") -> str:
     window = doc["window"]
     head = f'<h2 id="calibrated-projection{suffix}">Monthly projection: golden set vs live traffic (run {e(doc["run_id"])})</h2>'
     source = (f'<p class="muted" id="calibrated-source{suffix}">Live figures: {doc["events_in_window"]:,} answered request events '
-              f'from {e(window["start"])} to {e(window["end"])} (last {window["days"]:g} days, table request_events); an intent '
+              f'from {e(window["start"])} to {e(window["end"])} ({window["days"]:g} days to {e(window.get("end_at"))}, table '
+              f'request_events); an intent '
               f'with fewer than {doc["min_events"]:,} keeps its golden-set figure. Each configuration\'s cost per request is '
               f'scaled per intent by live tokens over the golden set\'s, input and output apart, at the catalog\'s prices.</p>')
     notice = "" if doc["available"] else f'<p class="notice" id="calibrated-unavailable{suffix}">Calibrated projection unavailable: {e(doc["reason"])}</p>'

@@ -21,16 +21,6 @@ from mangaeval.errors import MangaEvalError
 FIELD_EXPERIMENT = "field-traffic"
 
 
-def hours(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """[start, end) cut at whole hours: (slice start, slice end) per hourly partition."""
-    slices, current = [], start
-    while current < end:
-        next_hour = current.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-        slices.append((current, min(next_hour, end)))
-        current = next_hour
-    return slices
-
-
 def profiles(config_id: str, sizes: dict[str, dict[str, float]]) -> dict[str, Any]:
     """One simulator profile per intent: the configuration's prices (the catalog), the intent's field sizes."""
     from mangaeval.canary.simulator import ArmProfile
@@ -49,7 +39,8 @@ def profiles(config_id: str, sizes: dict[str, dict[str, float]]) -> dict[str, An
 def generate(end: datetime, days: float, per_day: float, config_id: str, seed: int = 0,
              sizes: dict[str, dict[str, float]] | None = None) -> dict[datetime, pd.DataFrame]:
     """Request events of [end - days, end) (naive UTC), `per_day` a day over the intents of `sizes` (default the field's)
-    split by their traffic shares: {hour: events in the bot's schema, event_time as ISO-8601 UTC text}."""
+    split by their traffic shares, arriving as a Poisson process: {hour: its events in the bot's schema, event_time as
+    ISO-8601 UTC text}. The same arguments give the same events."""
     from mangaeval.canary.simulator import draw
     from mangaeval.traffic import intent_shares
     from mangaeval.warehouse.live_calibration import field_traffic
@@ -62,23 +53,19 @@ def generate(end: datetime, days: float, per_day: float, config_id: str, seed: i
     by_intent = profiles(config_id, sizes)
     shares = intent_shares(list(by_intent))
     total = sum(shares.values())
-    out: dict[datetime, pd.DataFrame] = {}
-    for index, (slice_start, slice_end) in enumerate(hours(end - timedelta(days=days), end)):
-        seconds = (slice_end - slice_start).total_seconds()
-        frames = []
-        for number, (intent, profile) in enumerate(by_intent.items()):
-            rng = np.random.default_rng([seed, index, number])
-            n = int(rng.poisson(per_day * shares[intent] / total * seconds / 86400.0))
-            if n:
-                prefix = f"field-{slice_start:%Y%m%d%H}-{intent}"
-                frames.append(draw(profile, n, rng, slice_start, seconds, "control", intents=(intent,)).to_events(FIELD_EXPERIMENT, prefix))
-        if frames:
-            frame = pd.concat(frames, ignore_index=True).sort_values("event_time", kind="stable")
-            frame["event_time"] = frame["event_time"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            frame["latency_ms"] = frame["latency_ms"].round(1)
-            frame["cost_usd"] = frame["cost_usd"].round(10)
-            out[slice_start.replace(minute=0, second=0, microsecond=0)] = frame
-    return out
+    start = end - timedelta(days=days)
+    frames = []
+    for number, (intent, profile) in enumerate(by_intent.items()):
+        rng = np.random.default_rng([seed, number])
+        n = int(rng.poisson(per_day * days * shares[intent] / total))
+        frames.append(draw(profile, n, rng, start, days * 86400.0, "control", intents=(intent,))
+                      .to_events(FIELD_EXPERIMENT, f"field-s{seed}-{intent}"))
+    frame = pd.concat(frames, ignore_index=True).sort_values("event_time", kind="stable")
+    hour = frame["event_time"].dt.floor("h")
+    frame["event_time"] = frame["event_time"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    frame["latency_ms"] = frame["latency_ms"].round(1)
+    frame["cost_usd"] = frame["cost_usd"].round(10)
+    return {h.to_pydatetime(): group.reset_index(drop=True) for h, group in frame.groupby(hour, sort=True)}
 
 
 def object_key(hour: datetime, seed: int) -> str:

@@ -37,7 +37,7 @@ REFERENCES = {"serving_configurations": "the golden-set tokens of the configurat
 class CalibrationSettings:
     window_days: float = 7.0
     min_events: int = 100
-    as_of: datetime | None = None  # the window's end (None: now)
+    as_of: datetime | None = None  # the window's end (None: the run's time, see window_end)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -105,12 +105,25 @@ def model_price_rows(run_id: str, frame: pd.DataFrame) -> list[dict[str, Any]]:
              "output_usd_per_mtok": catalog[m].output_usd_per_mtok} for m in models if m in catalog]
 
 
-def window(days: float, as_of: datetime | None = None) -> tuple[datetime, datetime]:
-    """[end - days, end) in naive UTC (how request_events stores times); end = as_of or now."""
-    end = as_of or datetime.now(timezone.utc)
-    if end.tzinfo is not None:
-        end = end.astimezone(timezone.utc).replace(tzinfo=None)
-    return end - timedelta(days=days), end
+def run_time(run_id: str) -> datetime | None:
+    """The time an Airflow run id carries (scheduled__2026-11-22T02:00:00+00:00, manual__20261202T141944Z), else None."""
+    try:
+        moment = datetime.fromisoformat(run_id.split("__", 1)[1]) if "__" in run_id else None
+    except ValueError:
+        return None
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment and moment.tzinfo else moment
+
+
+def window_end(run_id: str, as_of: datetime | None = None) -> tuple[datetime, str]:
+    """Where the live window ends, and why there: a given time; else the run's own time (a run's projection reads the
+    traffic before it, so a rerun gives the same figures); else the start of the current hour (the hourly event loader
+    completes an hour a few minutes after it ends). Naive UTC, as request_events stores times."""
+    if as_of is not None:
+        return (as_of.astimezone(timezone.utc).replace(tzinfo=None) if as_of.tzinfo else as_of), "the given time"
+    moment = run_time(run_id)
+    if moment is not None:
+        return moment, "the run's time"
+    return datetime.now(timezone.utc).replace(tzinfo=None, minute=0, second=0, microsecond=0), "the current hour"
 
 
 def _plain(value: Any) -> Any:
@@ -144,10 +157,12 @@ def calibrated_projection(warehouse: Any, run_id: str, settings: CalibrationSett
     """The run's golden-set and live-calibrated monthly projection (JSON-ready): totals for the all-premium baseline and
     the recommended routing, their ratios, per intent the live figures behind them, and `available`/`reason`."""
     settings = settings or load_settings()
-    start, end = window(settings.window_days, as_of or settings.as_of)
+    end, anchored = window_end(run_id, as_of or settings.as_of)
+    start = end - timedelta(days=settings.window_days)
     params = {"run_id": run_id, "window_start": start, "window_end": end, "min_events": settings.min_events}
     doc: dict[str, Any] = {"run_id": run_id, "available": False, "reason": None,
-                           "window": {"start": start.isoformat() + "Z", "end": end.isoformat() + "Z", "days": settings.window_days},
+                           "window": {"start": start.isoformat() + "Z", "end": end.isoformat() + "Z", "days": settings.window_days,
+                                      "end_at": anchored},
                            "min_events": settings.min_events, "events_in_window": 0, "live_intents": {},
                            "golden": {"baseline_monthly_usd": None, "recommended_monthly_usd": None},
                            "calibrated": {"baseline_monthly_usd": None, "recommended_monthly_usd": None},
@@ -247,7 +262,7 @@ def format_calibrated(doc: dict[str, Any]) -> str:
         return f"monthly projection at live traffic's sizes: unavailable: {doc['reason']}"
     w = doc["window"]
     lines = [f"monthly projection at live traffic's token sizes (run {doc['run_id']}; {doc['events_in_window']:,} answered request "
-             f"events {w['start'][:16]}Z .. {w['end'][:16]}Z, the last {w['days']:g} days; an intent with fewer than "
+             f"events {w['start'][:16]}Z .. {w['end'][:16]}Z, the {w['days']:g} days to {w.get('end_at', 'the end')}; an intent with fewer than "
              f"{doc['min_events']:,} keeps its golden-set figure):"]
     if not doc["available"]:
         lines.append(f"  calibrated projection unavailable: {doc['reason']}")
@@ -265,3 +280,13 @@ def format_calibrated(doc: dict[str, Any]) -> str:
                      f"{pair(r['golden_input_tokens'], r['golden_output_tokens'], '{:,.0f}'):>14} "
                      f"{pair(r['input_ratio'], r['output_ratio'], '{:.2f}'):>13}  {figures}")
     return "\n".join(lines)
+
+
+def summary_line(doc: dict[str, Any]) -> str:
+    """One line for a task log: both all-premium figures and the ratio, or why there is no calibrated one."""
+    golden = _usd(doc.get("golden", {}).get("baseline_monthly_usd"))
+    if not doc.get("available"):
+        return f"monthly projection: all-premium {golden} at the golden set's token sizes; at live traffic's: unavailable ({doc.get('reason')})"
+    return (f"monthly projection: all-premium {golden} at the golden set's token sizes, "
+            f"{_usd(doc['calibrated']['baseline_monthly_usd'])} at live traffic's (x{doc['ratio']['baseline']:.2f}; "
+            f"{doc['events_in_window']:,} live events, calibrated: {', '.join(doc['calibrated_intents'])})")

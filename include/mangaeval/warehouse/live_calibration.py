@@ -183,45 +183,16 @@ def calibrated_projection(warehouse: Any, run_id: str, settings: CalibrationSett
                                           "first_event": p["first_event"], "last_event": p["last_event"]} for p in profile}
     by_key = {(r["intent"], r["config_id"]): r for r in rows}
     baseline_id = next((r["config_id"] for r in rows if r["is_baseline"]), None)
-    per_intent = []
-    for route in routed:
-        intent = route["intent"]
-        rec, base = by_key.get((intent, route["config_id"])), by_key.get((intent, baseline_id))
-        any_row = rec or base or next((r for r in rows if r["intent"] == intent), None) or {}
-        live = doc["live_intents"].get(intent, {})
-        per_intent.append({
-            "intent": intent, "live_events": int(live.get("events", 0)),
-            "live_input_tokens": any_row.get("live_input_tokens"), "live_output_tokens": any_row.get("live_output_tokens"),
-            "golden_input_tokens": any_row.get("reference_input_tokens"), "golden_output_tokens": any_row.get("reference_output_tokens"),
-            "input_ratio": any_row.get("input_ratio"), "output_ratio": any_row.get("output_ratio"), "reference": any_row.get("reference"),
-            "calibration": _intent_calibration(live.get("events", 0), settings.min_events),
-            "recommended_config_id": route["config_id"], "recommended_calibration": (rec or {}).get("calibration"),
-            "golden_recommended_monthly_usd": (rec or {}).get("golden_monthly_usd"),
-            "calibrated_recommended_monthly_usd": (rec or {}).get("calibrated_monthly_usd"),
-            "baseline_config_id": baseline_id, "baseline_calibration": (base or {}).get("calibration"),
-            "golden_baseline_monthly_usd": (base or {}).get("golden_monthly_usd"),
-            "calibrated_baseline_monthly_usd": (base or {}).get("calibrated_monthly_usd")})
-    doc["per_intent"] = per_intent
-    doc["baseline_config_id"] = baseline_id
-    for kind, column in (("golden", "golden_{}_monthly_usd"), ("calibrated", "calibrated_{}_monthly_usd")):
+    per_intent = [_intent_entry(route, by_key, rows, baseline_id, doc["live_intents"].get(route["intent"], {}), settings)
+                  for route in routed]
+    doc["per_intent"], doc["baseline_config_id"] = per_intent, baseline_id
+    for kind in ("golden", "calibrated"):
         for which in ("baseline", "recommended"):
-            doc[kind][f"{which}_monthly_usd"] = _sum([r[column.format(which)] for r in per_intent])
-    intents = {r["intent"] for r in routed}
-    for config_id in sorted({r["config_id"] for r in rows}):
-        mine = [r for r in rows if r["config_id"] == config_id]
-        whole = {r["intent"] for r in mine} == intents  # a configuration measured on every intent of the run
-        doc["per_configuration"][config_id] = {
-            "golden_monthly_usd": _sum([r["golden_monthly_usd"] for r in mine]) if whole else None,
-            "calibrated_monthly_usd": _sum([r["calibrated_monthly_usd"] for r in mine]) if whole else None,
-            "calibrated_intents": sorted(r["intent"] for r in mine if r["calibration"] == "live")}
+            doc[kind][f"{which}_monthly_usd"] = _sum([r[f"{kind}_{which}_monthly_usd"] for r in per_intent])
+    doc["per_configuration"] = _per_configuration(rows, {r["intent"] for r in routed})
     calibrated = sorted({r["intent"] for r in rows if r["calibration"] == "live"})
     doc["calibrated_intents"] = calibrated
-    doc["golden_fallback"] = {r["intent"]: FALLBACK_REASONS[r["calibration"]] for r in per_intent
-                              if r["intent"] not in calibrated and r["calibration"] in FALLBACK_REASONS}
-    for r in per_intent:
-        if r["intent"] not in calibrated and r["calibration"] == "live":  # enough events, but no row could use them
-            reasons = {x["calibration"] for x in rows if x["intent"] == r["intent"]} - {"live"}
-            doc["golden_fallback"][r["intent"]] = ", ".join(FALLBACK_REASONS.get(x, x) for x in sorted(reasons)) or "not measured"
+    doc["golden_fallback"] = _fallbacks(per_intent, rows, calibrated)
     if not calibrated:
         doc["calibrated"] = {"baseline_monthly_usd": None, "recommended_monthly_usd": None}
         doc["reason"] = _unavailable_reason(doc, rows, settings)
@@ -231,6 +202,50 @@ def calibrated_projection(warehouse: Any, run_id: str, settings: CalibrationSett
         golden, live = doc["golden"][f"{which}_monthly_usd"], doc["calibrated"][f"{which}_monthly_usd"]
         doc["ratio"][which] = None if golden in (None, 0) or live is None else live / golden
     return doc
+
+
+def _intent_entry(route: dict[str, Any], by_key: dict[tuple[str, str], dict[str, Any]], rows: list[dict[str, Any]],
+                  baseline_id: str | None, live: dict[str, Any], settings: CalibrationSettings) -> dict[str, Any]:
+    """One intent: where its live figures came from, and the recommended and baseline configurations' monthly cost."""
+    intent = route["intent"]
+    rec, base = by_key.get((intent, route["config_id"])) or {}, by_key.get((intent, baseline_id)) or {}
+    any_row = rec or base or next((r for r in rows if r["intent"] == intent), {})  # the intent's figures are on every row
+    return {"intent": intent, "live_events": int(live.get("events", 0)),
+            "live_input_tokens": any_row.get("live_input_tokens"), "live_output_tokens": any_row.get("live_output_tokens"),
+            "golden_input_tokens": any_row.get("reference_input_tokens"), "golden_output_tokens": any_row.get("reference_output_tokens"),
+            "input_ratio": any_row.get("input_ratio"), "output_ratio": any_row.get("output_ratio"), "reference": any_row.get("reference"),
+            "calibration": _intent_calibration(live.get("events", 0), settings.min_events),
+            "recommended_config_id": route["config_id"], "recommended_calibration": rec.get("calibration"),
+            "golden_recommended_monthly_usd": rec.get("golden_monthly_usd"),
+            "calibrated_recommended_monthly_usd": rec.get("calibrated_monthly_usd"),
+            "baseline_config_id": baseline_id, "baseline_calibration": base.get("calibration"),
+            "golden_baseline_monthly_usd": base.get("golden_monthly_usd"), "calibrated_baseline_monthly_usd": base.get("calibrated_monthly_usd")}
+
+
+def _per_configuration(rows: list[dict[str, Any]], intents: set[str]) -> dict[str, dict[str, Any]]:
+    """Each configuration on every intent of the run, golden-set and calibrated (None where it missed an intent)."""
+    out = {}
+    for config_id in sorted({r["config_id"] for r in rows}):
+        mine = [r for r in rows if r["config_id"] == config_id]
+        whole = {r["intent"] for r in mine} == intents
+        out[config_id] = {"golden_monthly_usd": _sum([r["golden_monthly_usd"] for r in mine]) if whole else None,
+                          "calibrated_monthly_usd": _sum([r["calibrated_monthly_usd"] for r in mine]) if whole else None,
+                          "calibrated_intents": sorted(r["intent"] for r in mine if r["calibration"] == "live")}
+    return out
+
+
+def _fallbacks(per_intent: list[dict[str, Any]], rows: list[dict[str, Any]], calibrated: list[str]) -> dict[str, str]:
+    """Why each intent not calibrated keeps its golden-set figure."""
+    out = {}
+    for entry in per_intent:
+        if entry["intent"] in calibrated:
+            continue
+        if entry["calibration"] in FALLBACK_REASONS:
+            out[entry["intent"]] = FALLBACK_REASONS[entry["calibration"]]
+        else:  # enough events, yet no configuration of the intent could use them
+            reasons = sorted({r["calibration"] for r in rows if r["intent"] == entry["intent"]} - {"live"})
+            out[entry["intent"]] = ", ".join(FALLBACK_REASONS.get(x, x) for x in reasons) or "not measured"
+    return out
 
 
 def _intent_calibration(events: int, min_events: int) -> str:

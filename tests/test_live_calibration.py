@@ -294,7 +294,7 @@ def test_report_command_prints_both_projections_and_field_traffic_feeds_them(tmp
     wh.ensure_schema()
     wh.load_run(RUN, run_tables(golden_results(), RUN, load_policy(), None))
     wh.close()
-    run_nightly(None, RUN, "2026-11-30T02:00:00Z", intents=list(INTENTS))  # a published routing table for `report`
+    run_nightly(None, RUN, "2026-11-30T02:00:00Z", intents=list(INTENTS), configs={"sonnet-3-5-v2": 0.9}, cases=30)  # a table for `report`
     assert main(["report", "--as-of", "2026-12-01T00:00:00Z"]) == 0
     out = capsys.readouterr().out
     assert "monthly projection at live traffic's token sizes" in out and "calibrated projection unavailable" in out

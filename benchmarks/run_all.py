@@ -8,7 +8,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ["engine_bench.py", "scoring_bench.py", "sql_bench.py", "dag_parse_bench.py", "ab_bench.py", "canary_field_volume.py", "routing_race_bench.py",
-              "dashboard_bench.py"]
+              "dashboard_bench.py", "live_projection_bench.py"]
 
 if __name__ == "__main__":
     status = 0

@@ -542,9 +542,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     from mangaeval.routing.publish import current_document
     from mangaeval.objectstore import open_store
     from mangaeval.warehouse.policy import load_policy
+    from mangaeval.dashboards.report import calibrated_for_report
+    from mangaeval.warehouse.live_calibration import format_calibrated
 
+    calibration = _calibration_settings(args)
     if args.html is not None:
-        return _write_html_report(args)
+        return _write_html_report(args, calibration)
     store = open_store()
     document = current_document(store)
     if document is None:
@@ -558,22 +561,40 @@ def cmd_report(args: argparse.Namespace) -> int:
     report_key = latest_report_key(store)  # written by model_evaluation's publish_report task, one per run
     if report_key is not None:
         where["report"] = f"{store.uri}/{report_key}"
+    calibrated = calibrated_for_report(None, calibration)  # the latest run, at live traffic's sizes
     if args.json:
-        _print_json({"routing": document, "projection": projection, "where": where})
+        _print_json({"routing": document, "projection": projection, "calibrated_projection": calibrated, "where": where})
     else:
         print(format_routing(document))
         print(format_table_projection(projection))
+        print(format_calibrated(calibrated))
         print("\n".join(f"{name}: {value}" for name, value in where.items()))
     return 0
 
 
-def _write_html_report(args: argparse.Namespace) -> int:
+def _calibration_settings(args: argparse.Namespace) -> Any:
+    """include/config/live_calibration.yaml with --window-days / --min-events applied."""
+    from dataclasses import replace
+
+    from mangaeval.warehouse.live_calibration import load_settings
+
+    settings = load_settings()
+    if args.window_days is not None:
+        settings = replace(settings, window_days=args.window_days)
+    if args.min_events is not None:
+        settings = replace(settings, min_events=args.min_events)
+    if args.as_of is not None:
+        settings = replace(settings, as_of=args.as_of)
+    return settings
+
+
+def _write_html_report(args: argparse.Namespace, calibration: Any = None) -> int:
     """`mangaeval report --html DIR [--run-id RUN]`: the run's self-contained report as DIR/index.html."""
     from mangaeval.dashboards.queries import NotFound
     from mangaeval.dashboards.report import render_report
 
     try:
-        run_id, text = render_report(args.run_id)
+        run_id, text = render_report(args.run_id, calibration)
     except NotFound as exc:
         raise MangaEvalError(str(exc)) from None
     args.html.mkdir(parents=True, exist_ok=True)
@@ -592,7 +613,7 @@ def _split(values: list[str] | str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mangaeval.argtypes import ngram_size, non_negative_float, port, positive_int, unit_interval_open_low
+    from mangaeval.argtypes import float_in, iso_time, ngram_size, non_negative_float, port, positive_int, unit_interval_open_low
     from mangaeval.golden_dedupe import DEFAULT_NGRAM, DEFAULT_THRESHOLD
     from mangaeval.golden import DEFAULT_SAMPLE_SEED
     from mangaeval.paths import DATA_DIR
@@ -699,6 +720,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--json", action="store_true")
     rep.add_argument("--html", type=Path, metavar="DIR", help="write the run's self-contained HTML report to DIR/index.html")
     rep.add_argument("--run-id", help="the run of the --html report (default: the latest run in the warehouse)")
+    rep.add_argument("--window-days", type=float_in(0, 366, low_open=True), help="live request events of the last N days "
+                     "calibrate the projection (default: include/config/live_calibration.yaml)")
+    rep.add_argument("--min-events", type=positive_int, help="an intent with fewer live events keeps its golden-set figure")
+    rep.add_argument("--as-of", type=iso_time, help="end of the live window (ISO-8601, UTC when no zone; default now)")
     rep.set_defaults(func=cmd_report)
 
     dec = sub.add_parser("decide", help="what-if: aggregates, frontier, routing and projection for a results file")
@@ -759,6 +784,7 @@ def build_parser() -> argparse.ArgumentParser:
     from mangaeval.canary.cli import register as register_canary
 
     from mangaeval.bench.cli import register as register_bench
+    from mangaeval.events.cli import register as register_events
     from mangaeval.fixtures.cli import register as register_fixtures
     from mangaeval.warehouse.cli import register as register_warehouse
 
@@ -767,6 +793,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_bench(sub)
     register_fixtures(sub)
     register_warehouse(sub)
+    register_events(sub)
     return parser
 
 

@@ -147,7 +147,8 @@ def create_app(access: Callable[[str | None], Callable[..., Any]] | None = None,
             if chosen is None:
                 raise NotFound("no evaluation run in the warehouse yet: run model_evaluation (make run)")
             intents, picked = reader.checked_intent(chosen, intent)
-            return pages.evaluation_page(runs, chosen, intents, picked, reader.evaluation(chosen, picked), reader.trend(picked))
+            return pages.evaluation_page(runs, chosen, intents, picked, reader.evaluation(chosen, picked), reader.trend(picked),
+                                         reader.calibrated_projection(chosen))
 
         return respond("evaluation", build)
 

@@ -111,6 +111,18 @@ def projection(per_intent: list[dict[str, Any]], title: str) -> go.Figure:
     return fig
 
 
+def calibrated_projection(per_intent: list[dict[str, Any]], title: str) -> go.Figure:
+    """Monthly cost per intent at the golden set's sizes and at live traffic's, for the all-premium baseline and the
+    recommended routing (grouped bars; an intent without enough live events shows its golden-set figure twice)."""
+    intents = [r["intent"] for r in per_intent]
+    series = (("all-premium, golden set", "golden_baseline_monthly_usd", "#bbb"), ("all-premium, live traffic", "calibrated_baseline_monthly_usd", "#666"),
+              ("recommended, golden set", "golden_recommended_monthly_usd", PALETTE[0]),
+              ("recommended, live traffic", "calibrated_recommended_monthly_usd", PALETTE[2]))
+    fig = go.Figure([go.Bar(name=name, x=intents, y=[r[key] for r in per_intent], marker_color=colour) for name, key, colour in series])
+    fig.update_layout(title=title, barmode="group", yaxis_title="USD per month", height=400, legend=dict(orientation="h", y=-0.25), **_LAYOUT)
+    return fig
+
+
 def ab_effects(metrics: list[dict[str, Any]], title: str) -> go.Figure:
     """Per metric, the effect (treatment - control) over the looks with its always-valid confidence sequence as a band
     and the fixed-horizon 95% interval as error bars; zero as a line."""

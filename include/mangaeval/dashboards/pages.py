@@ -122,12 +122,52 @@ def evaluation_section(rows: list[dict[str, Any]], run_id: str, intent: str, suf
 
 
 def evaluation_page(runs: list[dict[str, Any]], run_id: str, intents: list[str], intent: str, rows: list[dict[str, Any]],
-                    trend_rows: list[dict[str, Any]]) -> str:
+                    trend_rows: list[dict[str, Any]], calibrated: dict[str, Any] | None = None) -> str:
     body = (run_selector(runs, run_id, intents, intent, "evaluation") + evaluation_section(rows, run_id, intent)
             + f'<p><a href="{link("answers", run_id=run_id, intent=intent, disagree=1)}">Answers where the configurations disagree</a></p>'
             + f"<h2>Trend over the nights ({len({r['run_id'] for r in trend_rows})})</h2>"
-            + chart("trend", figures.trend(trend_rows, f"{intent}: per configuration, night by night")))
+            + chart("trend", figures.trend(trend_rows, f"{intent}: per configuration, night by night"))
+            + (calibrated_section(calibrated) if calibrated is not None else ""))
     return layout(f"Evaluation — {run_id} — {intent}", "evaluation", body)
+
+
+FALLBACK_TEXT = {"no_events": "golden set: no live events", "too_few_events": "golden set: too few live events",
+                 "no_price": "golden set: no price recorded", "no_golden_tokens": "golden set: no golden tokens"}
+
+
+def calibrated_section(doc: dict[str, Any], suffix: str = "") -> str:
+    """The run's monthly projection at the golden set's token sizes and at live traffic's (mangaeval.warehouse.
+    live_calibration), the ratio between them, and where the live figures came from; or why there is no calibrated one."""
+    window = doc["window"]
+    head = f'<h2 id="calibrated-projection{suffix}">Monthly projection: golden set vs live traffic (run {e(doc["run_id"])})</h2>'
+    source = (f'<p class="muted" id="calibrated-source{suffix}">Live figures: {doc["events_in_window"]:,} answered request events '
+              f'from {e(window["start"])} to {e(window["end"])} ({window["days"]:g} days to {e(window.get("end_at"))}, table '
+              f'request_events); an intent '
+              f'with fewer than {doc["min_events"]:,} keeps its golden-set figure. Each configuration\'s cost per request is '
+              f'scaled per intent by live tokens over the golden set\'s, input and output apart, at the catalog\'s prices.</p>')
+    notice = "" if doc["available"] else f'<p class="notice" id="calibrated-unavailable{suffix}">Calibrated projection unavailable: {e(doc["reason"])}</p>'
+    ratio = lambda v: "—" if v is None else f"×{v:.2f}"
+    totals = table(["", "configuration", "golden set", "live traffic", "ratio"], [
+        ["all-premium baseline", e(doc.get("baseline_config_id")), td_num(usd(doc["golden"]["baseline_monthly_usd"], 0)),
+         td_num(usd(doc["calibrated"]["baseline_monthly_usd"], 0)), td_num(ratio(doc["ratio"]["baseline"]))],
+        ["recommended routing", "per intent", td_num(usd(doc["golden"]["recommended_monthly_usd"], 0)),
+         td_num(usd(doc["calibrated"]["recommended_monthly_usd"], 0)), td_num(ratio(doc["ratio"]["recommended"]))]],
+        "calibrated-total" + suffix)
+    tokens = lambda a, b: "—" if a is None or b is None else f"{a:,.0f} / {b:,.0f}"
+    rows = [[e(r["intent"]), td_num(f'{r["live_events"]:,}'), td_num(tokens(r["live_input_tokens"], r["live_output_tokens"])),
+             td_num(tokens(r["golden_input_tokens"], r["golden_output_tokens"])),
+             td_num("—" if r["input_ratio"] is None else f'{r["input_ratio"]:.2f} / {r["output_ratio"]:.2f}'),
+             e("live traffic" if r["intent"] in doc.get("calibrated_intents", []) else
+               FALLBACK_TEXT.get(r["calibration"], "golden set: " + str(doc.get("golden_fallback", {}).get(r["intent"], "")))),
+             e(r["recommended_config_id"]), td_num(usd(r["golden_recommended_monthly_usd"], 0)),
+             td_num(usd(r["calibrated_recommended_monthly_usd"], 0)), td_num(usd(r["golden_baseline_monthly_usd"], 0)),
+             td_num(usd(r["calibrated_baseline_monthly_usd"], 0))] for r in doc["per_intent"]]
+    per_intent = table(["intent", "live events", "live tokens in / out", "golden tokens in / out", "ratio in / out", "figures",
+                        "recommended", "golden set", "live traffic", "baseline golden set", "baseline live traffic"], rows,
+                       "calibrated-table" + suffix)
+    chart_html = chart("calibrated" + suffix, figures.calibrated_projection(doc["per_intent"], "monthly cost per intent: golden set vs live traffic")) \
+        if doc["available"] else ""
+    return head + notice + totals + source + chart_html + per_intent
 
 
 # Answers -----------------------------------------------------------------------------------------------------------

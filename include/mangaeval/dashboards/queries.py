@@ -81,6 +81,12 @@ class Reader:
     def trend(self, intent: str) -> list[dict[str, Any]]:
         return _records(self._q("trend", {"intent": intent}))
 
+    def calibrated_projection(self, run_id: str, settings: Any = None) -> dict[str, Any]:
+        """The run's monthly projection at golden-set and at live traffic's token sizes (mangaeval.warehouse.live_calibration)."""
+        from mangaeval.warehouse.live_calibration import calibrated_projection
+
+        return calibrated_projection(self.warehouse, run_id, settings)
+
     # Answers ----------------------------------------------------------------------------------------------------
     def facets(self, run_id: str, intent: str) -> tuple[list[str], list[str]]:
         """The languages and tags of a run's cases of an intent: the filters' allow-lists."""

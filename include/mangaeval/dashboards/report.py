@@ -36,8 +36,9 @@ def _inline_plotly() -> str:
             f"<script>{pages.RENDER_JS}window.addEventListener('load',function(){{{loader}}});</script>")
 
 
-def build_report(reader: Reader, run_id: str, routing: dict[str, Any] | None) -> str:
-    """The report's HTML. `routing`: the Routing page's view (queries.routing_view) or None when nothing is published."""
+def build_report(reader: Reader, run_id: str, routing: dict[str, Any] | None, calibration: Any = None) -> str:
+    """The report's HTML. `routing`: the Routing page's view (queries.routing_view) or None when nothing is published;
+    `calibration`: the live-calibration settings (default include/config/live_calibration.yaml)."""
     intents = reader.run_intents(run_id)  # NotFound for a run the warehouse does not hold
     rows = reader.evaluation_run(run_id)
     sections = []
@@ -48,6 +49,7 @@ def build_report(reader: Reader, run_id: str, routing: dict[str, Any] | None) ->
         trend = [r for r in trend if r["run_sort_key"] in set(keys)]
         sections.append(f'<h2 id="intent-{pages.e(intent)}">{pages.e(intent)}</h2>' + pages.evaluation_section(mine, run_id, intent, f"-{intent}")
                         + pages.chart(f"trend-{intent}", pages.figures.trend(trend, f"{intent}: last {len(keys)} nights")))
+    sections.append(pages.calibrated_section(reader.calibrated_projection(run_id, calibration)))  # golden set vs live traffic
     toc = " · ".join(f'<a href="#intent-{pages.e(i)}">{pages.e(i)}</a>' for i in intents)
     if routing:
         document = routing["document"]
@@ -56,13 +58,15 @@ def build_report(reader: Reader, run_id: str, routing: dict[str, Any] | None) ->
                         + "<h2>Monthly projection</h2>" + pages.projection_section(routing["projection"]))
     else:
         routing_html = '<p class="notice">No routing table published yet.</p>'
-    body = (f'<p>Run <b>{pages.e(run_id)}</b>: {len(intents)} intents. {toc} · <a href="#routing">routing</a>. '
+    body = (f'<p>Run <b>{pages.e(run_id)}</b>: {len(intents)} intents. {toc} · <a href="#calibrated-projection">projection at live '
+            f'traffic</a> · <a href="#routing">routing</a>. '
             f'Self-contained: opens offline.</p>' + "".join(sections) + routing_html)
     return pages.layout(f"Evaluation report — {run_id}", "", body, plotly_src=None, head_extra=_inline_plotly())
 
 
-def render_report(run_id: str | None = None) -> tuple[str, str]:
-    """(run id, HTML) of a run's report, from the configured warehouse and object store (default run: the latest)."""
+def render_report(run_id: str | None = None, calibration: Any = None) -> tuple[str, str]:
+    """(run id, HTML) of a run's report, from the configured warehouse and object store (default run: the latest);
+    `calibration`: the live-calibration settings (default include/config/live_calibration.yaml)."""
     from mangaeval.dashboards.app import open_warehouse
     from mangaeval.dashboards.queries import routing_view
     from mangaeval.objectstore import open_store
@@ -76,7 +80,27 @@ def render_report(run_id: str | None = None) -> tuple[str, str]:
         run_id = run_id or reader.latest_run()
         if run_id is None:
             raise NotFound("no evaluation run in the warehouse yet: run model_evaluation (make run)")
-        return run_id, build_report(reader, run_id, routing)
+        return run_id, build_report(reader, run_id, routing, calibration)
+
+
+def calibrated_for_report(run_id: str | None = None, calibration: Any = None) -> dict[str, Any]:
+    """`mangaeval report`'s projection at live traffic's sizes: of `run_id` (default: the latest run in the warehouse), the
+    warehouse opened read-only as the pages open it; `available` False with the reason where there is no warehouse or run."""
+    from mangaeval.dashboards.app import open_warehouse
+    from mangaeval.warehouse.live_calibration import calibrated_projection
+
+    try:
+        with open_warehouse() as warehouse:
+            reader = Reader(warehouse)
+            run_id = run_id or reader.latest_run()
+            if run_id is None:
+                raise NotFound("no evaluation run in the warehouse yet: run model_evaluation (make run)")
+            reader.run_intents(run_id)  # NotFound for a run the warehouse does not hold
+            return calibrated_projection(warehouse, run_id, calibration)
+    except NotFound as exc:
+        return {"run_id": run_id, "available": False, "reason": str(exc)}
+    except Exception as exc:  # a warehouse that cannot be read now (a writer's lock): the rest of the report still prints
+        return {"run_id": run_id, "available": False, "reason": f"the warehouse could not answer: {str(exc).splitlines()[0][:200]}"}
 
 
 def latest_report_key(store: Any) -> str | None:

@@ -176,6 +176,9 @@ def decide(run_id: str, plan_doc: dict[str, Any]) -> dict[str, Any]:
         decision = decisions_document(warehouse, run_id)
     finally:
         warehouse.close()
+    from mangaeval.warehouse.live_calibration import summary_line
+
+    log.info("%s", summary_line(decision["projection"]["calibrated"]))
     decision["dataset_version"] = plan_doc["dataset_version"]
     decision["candidate_configs"] = [c for c in plan_doc["configs"] if c["id"] == plan_doc.get("candidate_id")]
     decision["intents"] = list(plan_doc["intents"])

@@ -32,6 +32,7 @@ COLUMNS = {
     "current_routing": ["run_id", "intent", "config_id"],
     "eval_cases": ["run_id", "test_id", "intent", "language", "dataset_version", "tags", "query", "reference_answer", "source",
                    "case_json"],
+    "model_prices": ["run_id", "model_id", "input_usd_per_mtok", "output_usd_per_mtok"],
 }
 EVENT_COLUMNS = {
     "request_events": ["load_id", "event_time", "experiment_id", "session_id", "arm", "config_id", "intent", "quality_score",
@@ -57,7 +58,8 @@ COLUMNS.update(EVENT_COLUMNS)
 COLUMNS.update(CANARY_COLUMNS)
 # SQL views beyond the evaluation marts (dashboards of live traffic), created after the tables.
 EXTRA_VIEW_FILES: list[str] = ["ab/v_ab_results.sql", "marts/mart_ab_decisions.sql", "marts/mart_canary_stages.sql",
-                                  "marts/mart_canary_metrics.sql"]
+                                  "marts/mart_canary_metrics.sql",
+                                  "staging/stg_live_requests.sql"]  # live traffic's sizes (the calibrated projection)
 
 
 class Warehouse:

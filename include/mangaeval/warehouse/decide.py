@@ -11,6 +11,7 @@ from mangaeval.errors import MangaEvalError
 from mangaeval.results import RESULT_SCHEMA, conform_types
 from mangaeval.warehouse.base import Warehouse, connect
 from mangaeval.warehouse.cases import case_rows
+from mangaeval.warehouse.live_calibration import calibrated_projection, model_price_rows
 from mangaeval.warehouse.pairs import quality_pairs
 from mangaeval.warehouse.policy import RoutingPolicy, intent_mix_rows, load_policy
 
@@ -27,6 +28,7 @@ def run_tables(frame: pd.DataFrame, run_id: str, policy: RoutingPolicy, current_
         "intent_mix": intent_mix_rows(run_id, intents),
         "current_routing": [{"run_id": run_id, "intent": i, "config_id": c} for i, c in sorted((current_routing or {}).items())],
         "eval_cases": case_rows(frame, run_id),
+        "model_prices": model_price_rows(run_id, frame),  # what the calibrated projection splits costs with
     }
 
 
@@ -65,6 +67,7 @@ def decisions_document(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
         "savings_monthly_usd": None if recommended_total is None or baseline_total is None else baseline_total - recommended_total,
         "per_configuration": {r.config_id: (float(r.monthly_usd) if r.intents_missing == 0 else None) for r in by_config.itertuples()},
         "per_intent": by_intent.astype(object).where(by_intent.notna(), None).to_dict("records"),
+        "calibrated": calibrated_projection(warehouse, run_id),  # the same at live traffic's token sizes, or why not
     }
     pairs = frames["pairs"].astype(object).where(frames["pairs"].notna(), None).to_dict("records")
     return {"run_id": run_id, "aggregates": aggregates, "frontier": frontier, "recommendation": recommendation, "projection": projection,

@@ -17,7 +17,8 @@ VIEW_FILES = ["staging/stg_eval_results.sql", "intermediate/int_config_intent_me
               "marts/mart_eval_runs.sql", "marts/mart_eval_run_index.sql", "marts/mart_eval_config_intent.sql", "marts/mart_eval_trend.sql",
               "marts/mart_eval_cases.sql", "marts/mart_eval_answers.sql",
               "marts/mart_benchmark_trend.sql"]  # benchmark suite figures (mangaeval bench)
-RUN_TABLES = ("eval_results", "quality_pairs", "routing_policy", "intent_mix", "current_routing", "eval_cases")  # the identifier allow-list
+RUN_TABLES = ("eval_results", "quality_pairs", "routing_policy", "intent_mix", "current_routing", "eval_cases",
+              "model_prices")  # the identifier allow-list
 # Live-traffic tables, replaced by a key column (a load's source, an analysis' experiment and time): table -> key columns.
 KEYED_TABLES = {
     "request_events": ("load_id",), "session_events": ("load_id",), "event_quarantine": ("load_id",),

@@ -134,16 +134,34 @@ def test_a_manual_run_without_a_logical_date_publishes_at_its_trigger_time(airfl
         assert sorted(r[2] for r in rows if r[1] == intent) == sorted(c.test_id for c in sample_cases(cases[intent], 30, 11))
 
 
-def test_failed_gate_loads_and_publishes_nothing(airflow_env, tmp_path):
+def test_failed_gate_loads_and_publishes_nothing_and_alerts(airflow_env, tmp_path, s3_server):
+    """The gate's on_failure_callback sends the alert through the SNS and Slack notifiers named by connections: to a
+    topic on moto's server (read back through a subscribed SQS queue) and to a local webhook receiver."""
+    from urllib.parse import quote
+
+    from tests.alert_receivers import SnsTopic, WebhookReceiver, aws_connection
+
     data = tmp_path / "data"
-    result = run_dag(airflow_env, data, SMALL, logical_date="2026-11-21T02:00:00+00:00",
-                     MANGAEVAL_DOUBLE_OVERRIDES="model_error_rate=1.0")
+    topic = SnsTopic(s3_server, "gate-alerts")
+    with WebhookReceiver() as webhook:
+        result = run_dag(airflow_env, data, SMALL, logical_date="2026-11-21T02:00:00+00:00",
+                         MANGAEVAL_DOUBLE_OVERRIDES="model_error_rate=1.0",
+                         AIRFLOW_CONN_ALERTS_AWS=aws_connection(s3_server), MANGAEVAL_ALERT_SNS_CONN_ID="alerts_aws",
+                         MANGAEVAL_ALERT_SNS_TOPIC_ARN=topic.arn, AIRFLOW_CONN_ALERTS_SLACK=webhook.connection(),
+                         MANGAEVAL_ALERT_SLACK_CONN_ID="alerts_slack")
     assert result["state"] == "failed"
     assert result["tasks"]["validation_gate"] == "failed"
     assert {result["tasks"][t] for t in ("load_warehouse", "decide", "publish_routing")} == {"upstream_failed"}
     assert result["tasks"]["stop_model_double"] == "success"  # teardown still stops the double
     assert "expect_column_mean_to_be_between: column='is_error'" in result["log"]
     assert not (data / "warehouse.duckdb").exists() and not (data / "routing").exists()
+    [message] = topic.messages()
+    run_id = "scheduled__2026-11-21T02:00:00+00:00" if "scheduled__" in message["Message"] else "manual__2026-11-21T02:00:00+00:00"
+    assert message["Subject"].startswith(f"[mangaeval critical] model_evaluation run {run_id}: validation gate")
+    assert "- Task: validation_gate" in message["Message"] and "column='is_error'" in message["Message"]
+    assert f"/dags/model_evaluation/runs/{quote(run_id)}/tasks/validation_gate" in message["Message"]  # the task's log in the UI
+    [post] = webhook.posts
+    assert post["body"]["text"].endswith("expectation(s))") and "`validation_gate`" in post["body"]["blocks"][2]["text"]["text"]
 
 
 def test_bad_parameters_fail_the_first_task_before_any_call(airflow_env, tmp_path):

@@ -44,7 +44,7 @@ def test_a_failed_gate_says_what_failed_where_to_look_and_what_to_do():
 
 def test_a_gate_that_could_not_run_says_so_and_a_schema_failure_points_at_the_data():
     crashed = events.gate_failed(RUN, None, "FileNotFoundError: s3://b/results/run_id=x/...: no such shard", ROUTING, None)
-    assert "could not run" in crashed.title and "no such shard" in crashed.happened[0]
+    assert crashed.title.startswith("validation gate could not run: model_evaluation run") and "no such shard" in crashed.happened[0]
     assert any("could not read" in t for t in crashed.todo) and crashed.where_value("Results") is None
     schema = events.gate_failed(RUN, ["shard haiku-3-5/faq: expect_table_row_count_to_equal: value=30: observed 29"], None, ROUTING, None)
     assert any("malformed" in t for t in schema.todo) and not any("quotas" in t for t in schema.todo)
@@ -57,7 +57,7 @@ def test_long_lists_are_cut_and_the_sns_subject_is_one_short_ascii_line():
     happened = sections(text(alert))["What happened"]
     assert len(happened) == 12 and happened[-1] == "... and 190 more (see the task log)"
     line = subject(alert)
-    assert len(line) <= 99 and line.isascii() and "\n" not in line and line.startswith("[mangaeval critical] model_evaluation run")
+    assert len(line) <= 99 and line.isascii() and "\n" not in line and line.startswith("[mangaeval critical] validation gate failed: model_evaluation run")
 
 
 def test_slack_gets_block_kit_within_its_limits_with_text_escaped_and_links_linked():

@@ -54,12 +54,13 @@ def test_one_alert_reaches_the_sns_topic_and_the_slack_webhook(topic, webhook):
     delivery = notify.deliver([alert], {})
     assert [(r["channel"], r["sent"]) for r in delivery.results] == [("sns", True), ("slack", True)]
     [message] = topic.messages()
-    assert message["Subject"] == f"[mangaeval critical] model_evaluation run {RUN.run_id}: validation gate fai..."  # < 100 chars
+    full = f"[mangaeval critical] validation gate failed: model_evaluation run {RUN.run_id} (1 expectation(s))"
+    assert message["Subject"] == full[:96] + "..."  # SNS takes fewer than 100 characters
     assert "What happened:" in message["Message"] and FAILURE in message["Message"] and "- Task: validation_gate" in message["Message"]
     assert {k: v["Value"] for k, v in message["MessageAttributes"].items()} == {"event": "gate_failed", "severity": "critical"}
     [post] = webhook.posts
     assert post["path"] == "/services/T000/B000/XXXX" and post["content_type"].startswith("application/json")
-    assert post["body"]["text"].endswith("validation gate failed (1 expectation(s))")
+    assert post["body"]["text"].endswith(f"validation gate failed: model_evaluation run {RUN.run_id} (1 expectation(s))")
     assert [b["type"] for b in post["body"]["blocks"]] == ["header", "section", "section", "section", "context"]
     assert "*Task*: `validation_gate`" in post["body"]["blocks"][2]["text"]["text"]
 

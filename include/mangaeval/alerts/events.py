@@ -40,11 +40,11 @@ def gate_failed(run: RunRef, failures: list[str] | None, error: str | None, rout
     untouched = "Nothing was loaded into the warehouse and the routing table was not touched."
     if failures:
         affected = sorted({m.group(2) for m in map(_SHARD.match, failures) if m})
-        title = f"model_evaluation run {run.run_id}: validation gate failed ({len(failures)} expectation(s))"
+        title = f"validation gate failed: model_evaluation run {run.run_id} ({len(failures)} expectation(s))"
         happened = [f"The Great Expectations gate failed {len(failures)} expectation(s) on the run's results"
                     + (f" ({', '.join(affected)})" if affected else "") + f". {untouched}", *failures]
     else:
-        title = f"model_evaluation run {run.run_id}: the validation gate could not run"
+        title = f"validation gate could not run: model_evaluation run {run.run_id}"
         happened = [f"The validation_gate task failed before reaching a verdict: {error}", untouched]
     where = [*run.places(), *([("Results", results)] if results else []), ("Routing document (unchanged)", routing_document),
              ("Dashboard (what serves now)", run.dashboard("routing"))]
@@ -64,8 +64,9 @@ def _gate_todo(failures: list[str], error: str | None) -> list[str]:
                     "above and the shard's Parquet file under Results; a code or dataset defect, not the model.")
     if error:
         todo.append("Read the task log: the gate could not read or check the results (the object store, a missing shard file).")
-    todo.append("Production routing is unchanged: nothing to roll back. Once fixed, clear this run's failed evaluate tasks "
-                "(answers already paid for come from the run's cache) or trigger model_evaluation again.")
+    todo.append("Production routing is unchanged: nothing to roll back. Once fixed, clear this run's evaluate_<tier> tasks and "
+                "what follows them (answers already paid for come from the run's cache: only failed calls are asked again), or "
+                "trigger model_evaluation again.")
     return todo
 
 

@@ -101,6 +101,11 @@ def test_a_flagged_route_names_the_intent_the_policy_the_closest_configuration_a
         "/mangaeval/evaluation?run_id=scheduled__2026-11-22T02%3A00%3A00%2B00%3A00&intent=recommendation"
     assert alert.where_value("Routing document") == ROUTING and any("candidate" in t for t in alert.todo)
     assert events.routing_alerts(run, decision_with(False), published, POLICY, ROUTING) == []
+    thin = decision_with(True)
+    for row in thin["aggregates"]:
+        row["ok_calls"] = 3
+    assert events.routing_alerts(run, thin, published, POLICY, ROUTING, min_cases=30) == []  # 3 cases: too thin to flag
+    assert len(events.routing_alerts(run, thin, published, POLICY, ROUTING, min_cases=3)) == 1
 
 
 def test_a_routing_change_alerts_on_a_switch_and_not_on_refreshed_figures():
@@ -139,6 +144,11 @@ def test_ab_decisions_alert_once_each_with_what_to_do_for_that_decision():
     alert = events.ab_alerts(run, {"experiments": {AB: applied}}, {AB: "PROMOTE_TREATMENT"}, ROUTING)[AB]  # applied: said again
     assert "promoted" in alert.title and "recommendation sonnet-3-5-v2 -> sonnet-4-5" in alert.happened[-1]
     assert any("mangaeval routing rollback 6" in t for t in alert.todo)
+
+    frozen = {**promote, "applied": {"version": 6, "changed": False, "changes": [],
+                                     "declined": [{"intent": "recommendation", "why": "under rollout r-1"}]}}
+    alert = events.ab_proposal(run, AB, frozen, ROUTING)
+    assert "did not change" in alert.title and "Not changed: recommendation: under rollout r-1" in alert.happened
 
     rollback = events.ab_proposal(run, AB, {"decision": "ROLLBACK", "reasons": ["guardrail escalated breached"], "applied": None}, ROUTING)
     assert rollback.severity == "warning" and "Apply it soon" in rollback.todo[0]

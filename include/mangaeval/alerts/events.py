@@ -70,8 +70,9 @@ def _gate_todo(failures: list[str], error: str | None) -> list[str]:
     return todo
 
 
-def flagged_intents(decision: dict[str, Any], published: dict[str, Any]) -> list[dict[str, Any]]:
-    """Intents of the run where nothing met the policy: what serves now and the measured configuration closest to it."""
+def flagged_intents(decision: dict[str, Any], published: dict[str, Any], min_cases: int = 0) -> list[dict[str, Any]]:
+    """Intents of the run where nothing met the policy: what serves now and the measured configuration closest to it.
+    An intent measured on fewer than `min_cases` scored cases (the ledger's minimum to act) is too thin to flag."""
     measured: dict[str, list[dict[str, Any]]] = {}
     for row in decision.get("aggregates", []):
         measured.setdefault(row["intent"], []).append(row)
@@ -81,6 +82,8 @@ def flagged_intents(decision: dict[str, Any], published: dict[str, Any]) -> list
         if not rec or not rec.get("flagged"):
             continue
         rows = measured.get(intent, [])
+        if max((int(r.get("ok_calls") or 0) for r in rows), default=0) < min_cases:
+            continue
         best = max(rows, key=lambda r: (float(r.get("pass_rate") or 0), float(r.get("mean_quality") or 0)), default=None)
         out.append({"intent": intent, "serving": (published.get("routes") or {}).get(intent) or rec.get("config_id"),
                     "reason": rec.get("reason"), "measured": sorted(r["config_id"] for r in rows),
@@ -140,11 +143,11 @@ def routing_changed(run: RunRef, changes: list[dict[str, Any]], version: int, ac
 
 
 def routing_alerts(run: RunRef, decision: dict[str, Any] | None, published: dict[str, Any] | None, policy: dict[str, float],
-                   routing_document: str) -> list[Alert]:
-    """model_evaluation's publish_routing: flagged routes, then the routing change."""
+                   routing_document: str, min_cases: int = 0) -> list[Alert]:
+    """model_evaluation's publish_routing: flagged routes (on at least `min_cases` scored cases), then the routing change."""
     if not published:
         return []
-    alerts = [route_flagged(run, flagged_intents(decision or {}, published), policy, routing_document),
+    alerts = [route_flagged(run, flagged_intents(decision or {}, published, min_cases), policy, routing_document),
               routing_changed(run, published.get("changes") or [], int(published.get("version") or 0), f"nightly run {run.run_id}",
                               routing_document, published.get("entry"), published.get("projection"))]
     return [a for a in alerts if a is not None]
@@ -161,7 +164,12 @@ def ab_proposal(run: RunRef, experiment_id: str, look: dict[str, Any], routing_d
     manual = f'trigger ab_analysis by hand with {{"experiments": ["{experiment_id}"], "apply_proposals": true}}'
     routing = (applied or {}).get("routing") if decision == "ROLLBACK" else applied
     version = (routing or {}).get("version")
-    if decision == "PROMOTE_TREATMENT" and applied:
+    declined = [f"{d['intent']}: {d['why']}" for d in (routing or {}).get("declined") or []]
+    if decision == "PROMOTE_TREATMENT" and applied and not (routing or {}).get("changed"):
+        severity, title = "warning", f"A/B {experiment_id}: promotion applied, but the routing table did not change"
+        todo = ["Read why below: an intent under a rollout or another experiment is not changed meanwhile; apply again once it is "
+                "free, or route by hand (mangaeval routing)."]
+    elif decision == "PROMOTE_TREATMENT" and applied:
         severity, title = "info", f"A/B {experiment_id}: treatment promoted, routing changed"
         todo = ["Nothing to do if this was expected: the treatment now serves the experiment's intents and the experiment has ended.",
                 f"To undo: mangaeval routing rollback {version - 1} --why '...'." if version and version > 1 else
@@ -190,6 +198,7 @@ def ab_proposal(run: RunRef, experiment_id: str, look: dict[str, Any], routing_d
     if routing and routing.get("changed"):
         happened.append(f"Routing ledger version {routing.get('version')}: "
                         + ", ".join(f"{c['intent']} {c.get('from')} -> {c['to']}" for c in routing.get("changes", [])))
+    happened += [f"Not changed: {d}" for d in declined]
     where = [*run.places(), ("Dashboard", run.dashboard("experiments", experiment_id=experiment_id)),
              *([("Proposal", look["proposal"])] if look.get("proposal") else []), ("Routing document", routing_document)]
     return Alert("ab_proposal", severity, title, tuple(happened), tuple(where), tuple(todo))

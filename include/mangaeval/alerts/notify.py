@@ -178,13 +178,14 @@ def gate_failure(context: Mapping[str, Any]) -> Outcome:
 
 def routing_published(context: Mapping[str, Any]) -> Outcome:
     from mangaeval.alerts.events import routing_alerts
+    from mangaeval.routing.precedence import load_precedence
     from mangaeval.warehouse.policy import load_policy
 
     ti = context["ti"]
     policy = load_policy()
     limits = {"min_pass_rate": policy.min_pass_rate, "sla_p95_ms": policy.sla_p95_ms, "max_error_rate": policy.max_error_rate}
     return Outcome(routing_alerts(run_ref(context), ti.xcom_pull(task_ids="decide"), ti.xcom_pull(task_ids=ti.task_id), limits,
-                                  routing_document()))
+                                  routing_document(), load_precedence().min_cases_per_intent))
 
 
 def ab_analysed(context: Mapping[str, Any]) -> Outcome:

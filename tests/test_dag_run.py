@@ -47,11 +47,21 @@ def warehouse_rows(data_dir: Path, uri: str | None = None):
         wh.close()
 
 
-def test_end_to_end_on_duckdb_and_a_local_folder_three_times_identically(airflow_env, tmp_path):
+@pytest.fixture
+def webhook():
+    from tests.alert_receivers import WebhookReceiver
+
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+def test_end_to_end_on_duckdb_and_a_local_folder_three_times_identically(airflow_env, tmp_path, webhook):
     data = tmp_path / "data"
     entries, tables = [], []
+    alerting = {"AIRFLOW_CONN_ALERTS_SLACK": webhook.connection(), "MANGAEVAL_ALERT_SLACK_CONN_ID": "alerts_slack"}  # publish_routing's callback
     for _ in range(3):
-        result = run_dag(airflow_env, data, DECIDING)
+        result = run_dag(airflow_env, data, DECIDING, **alerting)
+        assert "alerts: routing_published: " in result["log"] and "could not build" not in result["log"], result["log"][-3000:]
         assert result["state"] == "success", result["log"][-3000:]
         entries.append(sorted((data / "routing" / "ledger").iterdir()))
         _, rows, names = warehouse_rows(data)
@@ -69,9 +79,16 @@ def test_end_to_end_on_duckdb_and_a_local_folder_three_times_identically(airflow
     shards = sorted(p.name for p in (data / "results").rglob("*.parquet"))
     assert shards == ["intent=faq.parquet", "intent=faq.parquet", "intent=order_tracking.parquet", "intent=order_tracking.parquet"]
     # A limited run of 3 cases per intent is too thin: it succeeds and changes nothing
-    thin = run_dag(airflow_env, data, SMALL, logical_date="2026-11-23T02:00:00+00:00")
+    thin = run_dag(airflow_env, data, SMALL, logical_date="2026-11-23T02:00:00+00:00", **alerting)
     assert thin["state"] == "success", thin["log"][-3000:]
     assert "only 3 scored cases" in thin["log"] and json.loads((data / "routing" / "current.json").read_text()) == current
+    # Alerts: the first run's switches once (the reruns and the thin run changed nothing); never a callback failure
+    first = json.loads(entries[0][0].read_text())
+    switched = sorted(c["intent"] for c in first["changes"] if c["from"] != c["to"])
+    changes = [p["body"]["text"] for p in webhook.posts if "routing changed" in p["body"]["text"]]
+    assert changes == ([f":information_source: routing changed for {', '.join(switched)} (ledger v1, nightly run {first['actor']['id']})"]
+                       if switched else [])  # on this data the default configuration keeps both intents: nothing switches
+    assert "alerts: routing_published: nothing to alert" in thin["log"] and "could not build" not in thin["log"]
 
 
 def test_end_to_end_on_postgresql_and_s3(airflow_env, tmp_path):

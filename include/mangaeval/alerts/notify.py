@@ -258,6 +258,7 @@ class AlertNotifier(BaseNotifier):
         except Exception as exc:
             log.error("alerts: could not build the %s alert (%s); the task's result stands", self.point, describe_error(exc))
             return
+        log.info("alerts: %s: %s", self.point, f"{len(outcome.alerts)} alert(s)" if outcome.alerts else "nothing to alert")
         try:
             delivery = deliver(outcome.alerts, context)
             if outcome.after:

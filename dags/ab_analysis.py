@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 
+from mangaeval.alerts.notify import alert_on  # SNS / Slack alerts, configured by connection (README "Alerts")
 from mangaeval.connections import use_airflow_connections  # AWS clients and warehouse through Airflow connections
 
 
@@ -66,7 +67,7 @@ def ab_analysis():
             return steps.load_events(None, None)
         return steps.load_events(*data_window(get_current_context()))
 
-    @task
+    @task(on_success_callback=alert_on("ab_analysed"))  # a PROMOTE / ROLLBACK / REVIEW decision, once per change
     def analyze(plan_doc: dict, loaded: dict, published: dict) -> dict:
         from mangaeval.ab import steps
         from mangaeval.runtime import data_window

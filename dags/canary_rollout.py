@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 
+from mangaeval.alerts.notify import alert_on  # SNS / Slack alerts, configured by connection (README "Alerts")
 from mangaeval.connections import use_airflow_connections  # AWS clients and warehouse through Airflow connections
 
 STAGES = 4  # as include/config/canary.yaml (checked by the plan)
@@ -100,7 +101,8 @@ def canary_rollout():
             raise AirflowSkipException("the plan failed: no traffic ever moved, nothing to take back")
         return steps.rollback_on_failure(plan_doc)
 
-    @task(trigger_rule="all_done", retry_delay=timedelta(seconds=5))
+    @task(trigger_rule="all_done", retry_delay=timedelta(seconds=5),  # a rollback (verdict or failed task), a completion's routing
+          on_success_callback=alert_on("canary_report"), on_failure_callback=alert_on("canary_report"))
     def report() -> dict:
         from mangaeval.canary import steps
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, setup, task, teardown
 
+from mangaeval.alerts.notify import alert_on  # SNS / Slack alerts, configured by connection (README "Alerts")
 from mangaeval.connections import use_airflow_connections  # AWS clients and warehouse through Airflow connections
 
 TIERS = ("sonnet", "haiku", "nova", "custom")  # one pool per tier: bedrock_<tier> (see README)
@@ -86,7 +87,8 @@ def model_evaluation():
         return steps.evaluate_chunk(chunk, plan_doc, get_current_context()["run_id"], double["endpoint_url"],
                                     double.get("sagemaker_endpoint_url"))
 
-    @task(trigger_rule="none_failed", retries=0)  # the same data fails the same way: retrying only delays the alert
+    @task(trigger_rule="none_failed", retries=0,  # the same data fails the same way: retrying only delays the alert
+          on_failure_callback=alert_on("gate_failure"))
     def validation_gate(sonnet: list, haiku: list, nova: list, custom: list, plan_doc: dict) -> list:
         from mangaeval.pipeline import steps
 
@@ -105,7 +107,7 @@ def model_evaluation():
 
         return steps.decide(get_current_context()["run_id"], plan_doc)
 
-    @task
+    @task(on_success_callback=alert_on("routing_published"))  # flagged routes, a changed routing table
     def publish_routing(decision: dict, plan_doc: dict) -> dict:
         from mangaeval.pipeline import steps
         from mangaeval.runtime import run_time

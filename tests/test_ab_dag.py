@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mangaeval.ab.simulator import ArmTruth, simulate
+from tests.alert_receivers import WebhookReceiver
 from tests.conftest import airflow_test_env, assert_manual_run_without_logical_date, run_dag_test
 
 pytestmark = pytest.mark.integration
@@ -24,8 +25,8 @@ def airflow_env(tmp_path_factory):
 WHEN = "2026-11-26T00:05:00+00:00"
 
 
-def run_ab_dag(env: dict, data_dir: Path, conf: dict, when: str = WHEN, no_logical_date: bool = False) -> dict:
-    return run_dag_test(env, "ab_analysis", when, conf, data_dir, no_logical_date=no_logical_date)
+def run_ab_dag(env: dict, data_dir: Path, conf: dict, when: str = WHEN, no_logical_date: bool = False, **extra: str) -> dict:
+    return run_dag_test(env, "ab_analysis", when, conf, data_dir, no_logical_date=no_logical_date, **extra)
 
 
 def _write_hourly_events(data: Path) -> None:
@@ -50,12 +51,19 @@ def _publish_routing(data: Path) -> None:
     seed_routes(LocalStore(data), {i: "sonnet-3-5-v2" for i in ("recommendation", "faq")})
 
 
-def test_ab_analysis_dag_loads_analyses_stores_and_proposes_then_applies_on_request(airflow_env, tmp_path):
+@pytest.fixture
+def webhook():
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+def test_ab_analysis_dag_loads_analyses_stores_and_proposes_then_applies_on_request(airflow_env, tmp_path, webhook):
     data = tmp_path / "data"
     _write_hourly_events(data)
     _publish_routing(data)
     conf = {"reload_all": True, "as_of": "2026-11-26T00:00:00Z"}
-    result = run_ab_dag(airflow_env, data, conf)
+    alerting = {"AIRFLOW_CONN_ALERTS_SLACK": webhook.connection(), "MANGAEVAL_ALERT_SLACK_CONN_ID": "alerts_slack"}  # analyze's callback
+    result = run_ab_dag(airflow_env, data, conf, **alerting)
     assert result["state"] == "success", result["log"][-4000:]
     assert "2 malformed row(s) quarantined" in result["log"]
     experiments = json.loads((data / "experiments" / "current.json").read_text())
@@ -78,7 +86,10 @@ def test_ab_analysis_dag_loads_analyses_stores_and_proposes_then_applies_on_requ
         wh.close()
 
     # Applying is a person's trigger: Airflow 3 gives it no logical date (analyze used to index the data interval)
-    applied = run_ab_dag(airflow_env, data, {**conf, "apply_proposals": True}, no_logical_date=True)
+    applied = run_ab_dag(airflow_env, data, {**conf, "apply_proposals": True}, no_logical_date=True, **alerting)
+    proposed, promoted = [post["body"]["text"] for post in webhook.posts]
+    assert proposed.endswith(f"A/B {EXPERIMENT_ID}: promoting the treatment is proposed")
+    assert promoted.endswith(f"A/B {EXPERIMENT_ID}: treatment promoted, routing changed")
     assert applied["state"] == "success", applied["log"][-4000:]
     assert_manual_run_without_logical_date(applied, WHEN, ["analyze"])
     routing = json.loads((data / "routing" / "current.json").read_text())

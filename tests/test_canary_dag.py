@@ -78,8 +78,11 @@ def test_healthy_candidate_completes_with_metrics_in_the_warehouse_and_cloudwatc
 
 
 def test_cold_candidate_rolls_back_at_stage_1_and_later_stages_skip(airflow_env, tmp_path):
+    from tests.alert_receivers import WebhookReceiver
+
     conf = {"mode": "simulate", "scenario": "c", "rollout_id": "dag-c", "time_scale": 0, "cloudwatch": False}
-    result = run(airflow_env, tmp_path, conf)
+    with WebhookReceiver() as webhook:  # report's callback alerts the rollback to the Slack connection
+        result = run(airflow_env, tmp_path, conf, AIRFLOW_CONN_ALERTS_SLACK=webhook.connection(), MANGAEVAL_ALERT_SLACK_CONN_ID="alerts_slack")
     assert result["state"] == "success", result["log"][-4000:]  # a rollback is the rollout working, not failing
     assert result["tasks"]["stage_1"] == "success" and {result["tasks"][f"stage_{i}"] for i in (2, 3, 4)} == {"skipped"}
     frame, metrics, events = decisions(tmp_path, "dag-c")
@@ -88,6 +91,8 @@ def test_cold_candidate_rolls_back_at_stage_1_and_later_stages_skip(airflow_env,
     current = json.loads((tmp_path / "canary" / "current.json").read_text())
     assert current["version"] == 0 and current["canary_pct"] == 0
     assert json.loads((tmp_path / "canary" / "dag-c" / "rollback.json").read_text())["stage"] == 1
+    [alert] = [post["body"] for post in webhook.posts]
+    assert alert["text"].endswith("canary rollout dag-c rolled back at stage 1 (5% canary)") and "latency" in json.dumps(alert)
 
 
 def test_failure_handling_is_wired(airflow_env):

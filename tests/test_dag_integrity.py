@@ -71,3 +71,18 @@ def test_dag_file_parses_quickly(dag_file):
     newly_imported = out.stdout.split()
     heavy = sorted({m.split(".")[0] for m in newly_imported} & set(HEAVY))
     assert not heavy, f"{dag_file} imports {heavy} at parse time: move them into the tasks"
+
+
+def test_alerts_are_wired_where_each_event_is_decided(dagbag):
+    """The gate's failure, the routing publish, the A/B look and the rollout's report carry the alert callbacks
+    (mangaeval.alerts.notify); a callback never fails its task (tests/test_alerts_delivery.py)."""
+    from mangaeval.alerts.notify import AlertNotifier
+
+    def points(dag_id: str, task_id: str, kind: str) -> list[str]:
+        return [c.point for c in getattr(dagbag.dags[dag_id].get_task(task_id), kind) or [] if isinstance(c, AlertNotifier)]
+
+    assert points("model_evaluation", "validation_gate", "on_failure_callback") == ["gate_failure"]
+    assert points("model_evaluation", "publish_routing", "on_success_callback") == ["routing_published"]
+    assert points("ab_analysis", "analyze", "on_success_callback") == ["ab_analysed"]
+    assert points("canary_rollout", "report", "on_success_callback") == points("canary_rollout", "report", "on_failure_callback") == \
+        ["canary_report"]

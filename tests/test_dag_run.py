@@ -47,11 +47,21 @@ def warehouse_rows(data_dir: Path, uri: str | None = None):
         wh.close()
 
 
-def test_end_to_end_on_duckdb_and_a_local_folder_three_times_identically(airflow_env, tmp_path):
+@pytest.fixture
+def webhook():
+    from tests.alert_receivers import WebhookReceiver
+
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+def test_end_to_end_on_duckdb_and_a_local_folder_three_times_identically(airflow_env, tmp_path, webhook):
     data = tmp_path / "data"
     entries, tables = [], []
+    alerting = {"AIRFLOW_CONN_ALERTS_SLACK": webhook.connection(), "MANGAEVAL_ALERT_SLACK_CONN_ID": "alerts_slack"}  # publish_routing's callback
     for _ in range(3):
-        result = run_dag(airflow_env, data, DECIDING)
+        result = run_dag(airflow_env, data, DECIDING, **alerting)
+        assert "alerts: routing_published: " in result["log"] and "could not build" not in result["log"], result["log"][-3000:]
         assert result["state"] == "success", result["log"][-3000:]
         entries.append(sorted((data / "routing" / "ledger").iterdir()))
         _, rows, names = warehouse_rows(data)
@@ -69,9 +79,16 @@ def test_end_to_end_on_duckdb_and_a_local_folder_three_times_identically(airflow
     shards = sorted(p.name for p in (data / "results").rglob("*.parquet"))
     assert shards == ["intent=faq.parquet", "intent=faq.parquet", "intent=order_tracking.parquet", "intent=order_tracking.parquet"]
     # A limited run of 3 cases per intent is too thin: it succeeds and changes nothing
-    thin = run_dag(airflow_env, data, SMALL, logical_date="2026-11-23T02:00:00+00:00")
+    thin = run_dag(airflow_env, data, SMALL, logical_date="2026-11-23T02:00:00+00:00", **alerting)
     assert thin["state"] == "success", thin["log"][-3000:]
     assert "only 3 scored cases" in thin["log"] and json.loads((data / "routing" / "current.json").read_text()) == current
+    # Alerts: the first run's switches once (the reruns and the thin run changed nothing); never a callback failure
+    first = json.loads(entries[0][0].read_text())
+    switched = sorted(c["intent"] for c in first["changes"] if c["from"] != c["to"])
+    changes = [p["body"]["text"] for p in webhook.posts if "routing changed" in p["body"]["text"]]
+    assert changes == ([f":information_source: routing changed for {', '.join(switched)} (ledger v1, nightly run {first['actor']['id']})"]
+                       if switched else [])  # on this data the default configuration keeps both intents: nothing switches
+    assert "alerts: routing_published: nothing to alert" in thin["log"] and "could not build" not in thin["log"]
 
 
 def test_end_to_end_on_postgresql_and_s3(airflow_env, tmp_path):
@@ -139,16 +156,35 @@ def test_a_manual_run_without_a_logical_date_publishes_at_its_trigger_time(airfl
         assert sorted(r[2] for r in rows if r[1] == intent) == sorted(c.test_id for c in sample_cases(cases[intent], 30, 11))
 
 
-def test_failed_gate_loads_and_publishes_nothing(airflow_env, tmp_path):
+def test_failed_gate_loads_and_publishes_nothing_and_alerts(airflow_env, tmp_path, s3_server):
+    """The gate's on_failure_callback sends the alert through the SNS and Slack notifiers named by connections: to a
+    topic on moto's server (read back through a subscribed SQS queue) and to a local webhook receiver."""
+    from urllib.parse import quote
+
+    from tests.alert_receivers import SnsTopic, WebhookReceiver, aws_connection
+
     data = tmp_path / "data"
-    result = run_dag(airflow_env, data, SMALL, logical_date="2026-11-21T02:00:00+00:00",
-                     MANGAEVAL_DOUBLE_OVERRIDES="model_error_rate=1.0")
+    topic = SnsTopic(s3_server, "gate-alerts")
+    with WebhookReceiver() as webhook:
+        result = run_dag(airflow_env, data, SMALL, logical_date="2026-11-21T02:00:00+00:00",
+                         MANGAEVAL_DOUBLE_OVERRIDES="model_error_rate=1.0",
+                         AIRFLOW_CONN_ALERTS_AWS=aws_connection(s3_server), MANGAEVAL_ALERT_SNS_CONN_ID="alerts_aws",
+                         MANGAEVAL_ALERT_SNS_TOPIC_ARN=topic.arn, AIRFLOW_CONN_ALERTS_SLACK=webhook.connection(),
+                         MANGAEVAL_ALERT_SLACK_CONN_ID="alerts_slack")
     assert result["state"] == "failed"
     assert result["tasks"]["validation_gate"] == "failed"
     assert {result["tasks"][t] for t in ("load_warehouse", "decide", "publish_routing")} == {"upstream_failed"}
     assert result["tasks"]["stop_model_double"] == "success"  # teardown still stops the double
     assert "expect_column_mean_to_be_between: column='is_error'" in result["log"]
     assert not (data / "warehouse.duckdb").exists() and not (data / "routing").exists()
+    [message] = topic.messages()
+    run_id = "scheduled__2026-11-21T02:00:00+00:00" if "scheduled__" in message["Message"] else "manual__2026-11-21T02:00:00+00:00"
+    assert message["Subject"].startswith("[mangaeval critical] validation gate failed: model_evaluation run ")  # cut under 100 chars
+    assert message["Message"].startswith(f"[CRITICAL] validation gate failed: model_evaluation run {run_id} (")
+    assert "- Task: validation_gate" in message["Message"] and "column='is_error'" in message["Message"]
+    assert f"/dags/model_evaluation/runs/{quote(run_id)}/tasks/validation_gate" in message["Message"]  # the task's log in the UI
+    [post] = webhook.posts
+    assert post["body"]["text"].endswith("expectation(s))") and "`validation_gate`" in post["body"]["blocks"][2]["text"]["text"]
 
 
 def test_bad_parameters_fail_the_first_task_before_any_call(airflow_env, tmp_path):

@@ -78,10 +78,13 @@ def test_healthy_candidate_completes_with_metrics_in_the_warehouse_and_cloudwatc
 
 
 def test_cold_candidate_rolls_back_at_stage_1_and_later_stages_skip(airflow_env, tmp_path):
-    conf = {"mode": "simulate", "scenario": "c", "rollout_id": "dag-c", "time_scale": 0, "cloudwatch": False}
+    """At time_scale 0.001 the 30-minute window is a 1.8 s wait: stage_1 defers to a trigger (dag.test runs it in
+    line) and resumes from its state (dag.test drops the deferral's kwargs: from the XCom), to the same verdict."""
+    conf = {"mode": "simulate", "scenario": "c", "rollout_id": "dag-c", "time_scale": 0.001, "cloudwatch": False}
     result = run(airflow_env, tmp_path, conf)
     assert result["state"] == "success", result["log"][-4000:]  # a rollback is the rollout working, not failing
     assert result["tasks"]["stage_1"] == "success" and {result["tasks"][f"stage_{i}"] for i in (2, 3, 4)} == {"skipped"}
+    assert "Pausing task as DEFERRED" in result["log"] and "[DAG TEST] running trigger in line" in result["log"]
     frame, metrics, events = decisions(tmp_path, "dag-c")
     assert list(frame["verdict"]) == ["ROLLBACK"] and "latency" in json.loads(frame["reasons"][0])[0]
     assert dict(((m[1], m[2]) for m in metrics))["latency"] == "fail" and "dag-c.warmup" not in events  # no warm-up in (c)

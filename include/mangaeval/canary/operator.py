@@ -39,7 +39,7 @@ class CanaryStageOperator(BaseOperator):
         self.plan_doc, self.warm, self.previous, self.index = plan_doc, warm, previous, index
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from airflow.exceptions import AirflowSkipException
+        from airflow.sdk.exceptions import AirflowSkipException
 
         from mangaeval.canary import steps
 

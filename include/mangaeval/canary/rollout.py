@@ -223,7 +223,7 @@ class StageState:
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> "StageState":
-        values = dict(doc)
+        values = {**doc, "looks": list(doc.get("looks", []))}  # a list of its own: advancing never changes `doc`
         for name in ("start", "end", "events_since", "clock"):
             values[name] = datetime.fromisoformat(doc[name]) if doc.get(name) else None
         return cls(**values)

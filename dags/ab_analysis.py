@@ -1,4 +1,6 @@
-"""ab_analysis: hourly analysis of the A/B experiments between model configurations on live traffic.
+"""ab_analysis: analysis of the A/B experiments between model configurations on live traffic, run when the bot's
+event files land (the asset `mangaassist_event_files`, watched in the triggerer: mangaeval.events.watch) and at
+least hourly.
 
 Loads the hour's event files (malformed rows quarantined with their reason), analyses every running
 experiment with always-valid statistics (looking every hour does not inflate false positives), stores each
@@ -11,23 +13,32 @@ run at 01:05 loads hour 00 (complete by then) and what hour 01 has so far (reloa
 so the next run picks up the rest). The run's time is the end of its data interval: the cron tick for a
 scheduled run (Airflow 3's cron schedule gives a zero-length interval); for a manual run, which Airflow 3
 creates without a logical date or data interval, when it was triggered (run_after). A run whose data interval
-is longer (a timetable with intervals) loads that interval. `reload_all` loads every file; the analysis is as of
-the end of that hour unless `as_of` says otherwise.
+is longer (a timetable with intervals) loads that interval. A run triggered by new event files loads the hour
+ending at its trigger time and reaches back to the earliest partition the watcher saw change (a late file).
+`reload_all` loads every file; the analysis is as of the end of that hour unless `as_of` says otherwise.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
 
 from mangaeval.alerts.notify import alert_on  # SNS / Slack alerts, configured by connection (README "Alerts")
 from mangaeval.connections import use_airflow_connections  # AWS clients and warehouse through Airflow connections
+from mangaeval.events.watch import event_files_asset
+
+# New event files trigger a run; the hourly run (a few minutes past the hour) is the floor: a look every hour even
+# when no file lands, and the only trigger where no triggerer watches. "none": new files only (the deployment test).
+HOURLY = os.environ.get("MANGAEVAL_AB_SCHEDULE", "5 * * * *")
+EVENT_FILES = event_files_asset()
 
 
 @dag(
     dag_id="ab_analysis",
-    schedule="5 * * * *",  # a few minutes past the hour, once the hour's event files have landed
+    schedule=EVENT_FILES if HOURLY.strip().lower() in ("none", "") else
+    AssetOrTimeSchedule(timetable=CronTriggerTimetable(HOURLY, timezone="UTC"), assets=EVENT_FILES),
     start_date=datetime(2026, 11, 1),
     catchup=False,
     max_active_runs=1,
@@ -61,11 +72,13 @@ def ab_analysis():
     @task
     def load_events(plan_doc: dict) -> dict:
         from mangaeval.ab import steps
+        from mangaeval.events.watch import load_window
         from mangaeval.runtime import data_window
 
         if plan_doc["reload_all"]:
             return steps.load_events(None, None)
-        return steps.load_events(*data_window(get_current_context()))
+        context = get_current_context()
+        return steps.load_events(*load_window(context, data_window(context)))
 
     @task(on_success_callback=alert_on("ab_analysed"))  # a PROMOTE / ROLLBACK / REVIEW decision, once per change
     def analyze(plan_doc: dict, loaded: dict, published: dict) -> dict:

@@ -5,7 +5,8 @@ Thin wiring only: each task calls mangaeval.canary.steps. `plan` checks the para
 moves; `start` makes the split's version 0 (no canary) current; `warm_up` sends synthetic requests to the
 candidate (recorded, never judged); each `stage_N` publishes its split (conditional write), watches its
 window, judges and acts: PROMOTE -> next stage, ROLLBACK -> version 0 current at once, HOLD -> the window is
-extended, up to a limit, then rolled back. A failed task triggers `rollback_on_failure`: a failure to judge
+extended, up to a limit, then rolled back. A stage waits for its window's end and for complete events deferred
+to the triggerer (state `deferred`, no worker slot held): mangaeval.canary.operator. A failed task triggers `rollback_on_failure`: a failure to judge
 never advances a stage. `mode=simulate` replays a field scenario (a-d) through the same steps, with the
 windows compressed by `time_scale` (0 = no waiting). The rollout's clock starts at the run's time: when it was
 triggered (run_after; Airflow 3 gives a manual run no logical date), or its logical date if one was given.
@@ -20,6 +21,7 @@ from airflow.sdk import Param, dag, get_current_context, task
 
 from mangaeval.alerts.notify import alert_on  # SNS / Slack alerts, configured by connection (README "Alerts")
 from mangaeval.connections import use_airflow_connections  # AWS clients and warehouse through Airflow connections
+from mangaeval.canary.operator import CanaryStageOperator  # a stage that waits in the triggerer, not in a worker slot
 
 STAGES = 4  # as include/config/canary.yaml (checked by the plan)
 
@@ -76,17 +78,6 @@ def canary_rollout():
         except WarmUpFailed as exc:  # the candidate's calls fail: stop now, not after a retry a minute later
             raise AirflowFailException(str(exc)) from None
 
-    @task
-    def stage(plan_doc: dict, warm: dict, previous: dict | None, index: int) -> dict:
-        from airflow.exceptions import AirflowSkipException
-
-        from mangaeval.canary import steps
-
-        outcome = steps.stage(plan_doc, index, warm, previous)
-        if outcome is None:
-            raise AirflowSkipException(f"stage {index - 1} did not promote: stage {index} does not run")
-        return outcome
-
     def planned() -> dict | None:
         return get_current_context()["ti"].xcom_pull(task_ids="plan")  # None when the plan itself failed
 
@@ -117,8 +108,9 @@ def canary_rollout():
     previous = None
     stages = []
     for index in range(1, STAGES + 1):
-        previous = stage.override(task_id=f"stage_{index}")(plan_doc, warm, previous, index)
-        stages.append(previous)
+        stage = CanaryStageOperator(task_id=f"stage_{index}", plan_doc=plan_doc, warm=warm, previous=previous, index=index)
+        previous = stage.output
+        stages.append(stage)
     failed = rollback_on_failure()
     [plan_doc, started, warm, *stages] >> failed
     failed >> report()

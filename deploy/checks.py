@@ -7,6 +7,10 @@
    times), no task started a double of its own (the double service answered every call);
 3. the double service throttles every call (POST /_double/overrides): a second run fails at the validation
    gate, and the routing document and ledger are untouched;
+   meanwhile, waiting without a worker: a canary (simulated cold start at time_scale 0.005: its 30-minute window
+   is 9 s) whose stage_1 is seen `deferred` on a DateTimeTrigger by polling its task instance, then rolled back;
+   and an event file the bot writes to S3, seen by the asset watcher in the triggerer, which triggers ab_analysis
+   (run type asset_triggered) that loads its rows;
 4. a worker is SIGKILLed in the middle of `evaluate` (the double answering at real speed): the scheduler finds the
    task's heartbeat gone, the retry runs on the other worker, the run succeeds; every (configuration, case) row is
    there exactly once, and no call the double had answered before the kill is asked again (the retry reads the
@@ -19,8 +23,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -57,26 +62,35 @@ class Api:
             raise DeployError(f"{method} {path}: {status} {body}")
         return body
 
-    def trigger(self, conf: dict[str, Any]) -> str:
+    def trigger(self, conf: dict[str, Any], dag_id: str = "model_evaluation") -> str:
         """As the UI's trigger form: no logical date (Airflow 3 gives the run only its run_after)."""
-        run = self.call("POST", "/api/v2/dags/model_evaluation/dagRuns", {"logical_date": None, "conf": conf}, expect=(200, 201))
+        run = self.call("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf}, expect=(200, 201))
         assert run["logical_date"] is None and run["run_type"] == "manual", run
         return run["dag_run_id"]
 
-    def wait(self, run_id: str, timeout_s: float = RUN_TIMEOUT_S) -> dict[str, Any]:
+    def wait(self, run_id: str, timeout_s: float = RUN_TIMEOUT_S, dag_id: str = "model_evaluation") -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            run = self.call("GET", f"/api/v2/dags/model_evaluation/dagRuns/{run_id}")
+            run = self.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
             if run["state"] in ("success", "failed"):
                 return run
             time.sleep(2)
-        raise DeployError(f"run {run_id} not finished after {timeout_s:.0f}s (state {run['state']}): {self.task_states(run_id)}")
+        raise DeployError(f"run {run_id} not finished after {timeout_s:.0f}s (state {run['state']}): {self.task_states(run_id, dag_id)}")
 
-    def task_instances(self, run_id: str) -> list[dict[str, Any]]:
-        return self.call("GET", f"/api/v2/dags/model_evaluation/dagRuns/{run_id}/taskInstances?limit=500")["task_instances"]
+    def task_instances(self, run_id: str, dag_id: str = "model_evaluation") -> list[dict[str, Any]]:
+        return self.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=500")["task_instances"]
 
-    def task_states(self, run_id: str) -> dict[str, str]:
-        return {_ti_name(ti): ti["state"] for ti in self.task_instances(run_id)}
+    def task_states(self, run_id: str, dag_id: str = "model_evaluation") -> dict[str, str]:
+        return {_ti_name(ti): ti["state"] for ti in self.task_instances(run_id, dag_id)}
+
+    def unpause(self, dag_id: str, timeout_s: float = 120) -> None:
+        """Unpause once the DAG processor has parsed it."""
+        deadline = time.monotonic() + timeout_s
+        while http("GET", f"{self.base}/api/v2/dags/{dag_id}", token=self.token)[0] != 200:
+            if time.monotonic() > deadline:
+                raise DeployError(f"{dag_id} not parsed after {timeout_s:.0f}s")
+            time.sleep(1)
+        self.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
 
 
 def _ti_name(ti: dict[str, Any]) -> str:
@@ -309,6 +323,106 @@ def check_killed_worker(api: Api, state: dict[str, Any], timings: dict[str, floa
         f"answered more than {IN_FLIGHT_MARGIN_S}s before the kill (paid twice): {len(paid_twice)}")
     if paid_twice:
         problems.append(f"{len(paid_twice)} call(s) answered before the kill were asked (and paid) again: {paid_twice[:3]}")
+
+
+CANARY_RUN = {"mode": "simulate", "scenario": "c", "intents": ["faq"], "rollout_id": "deploy-canary", "time_scale": 0.005,
+              "cloudwatch": False}  # the cold-start candidate: rolled back at stage 1 after its 30-minute window (9 s here)
+EVENT_ROWS = 40
+
+
+class TaskStates(threading.Thread):
+    """A task instance's states over time, polled through the REST API (every 0.5 s) until its run ends."""
+
+    def __init__(self, api: Api, dag_id: str, run_id: str, task_id: str):
+        super().__init__(daemon=True)
+        self.api, self.path = api, f"/api/v2/dags/{dag_id}/dagRuns/{run_id}"
+        self.task_id, self.seen, self.triggers, self.done = task_id, [], set(), threading.Event()
+
+    def run(self) -> None:
+        t0 = time.monotonic()
+        while not self.done.is_set():
+            try:
+                ti = self.api.call("GET", f"{self.path}/taskInstances/{self.task_id}", expect=(200, 404))
+                if isinstance(ti, dict) and ti.get("state"):
+                    if not self.seen or self.seen[-1][1] != ti["state"]:
+                        self.seen.append((round(time.monotonic() - t0, 1), ti["state"]))
+                    if ti["state"] == "deferred" and ti.get("trigger"):
+                        self.triggers.add(ti["trigger"]["classpath"])
+                if self.api.call("GET", self.path)["state"] in ("success", "failed"):
+                    return
+            except (DeployError, OSError):  # a slow answer: look again
+                pass
+            time.sleep(0.5)
+
+    def deferred_seconds(self) -> float:
+        """Time between the first `deferred` seen and the state after it."""
+        for (t, state), after in zip(self.seen, self.seen[1:]):
+            if state == "deferred":
+                return after[0] - t
+        return 0.0
+
+
+def bot_event_file() -> tuple[str, bytes]:
+    """A request-event file as the bot writes it, into this hour's partition (rows of an unregistered experiment:
+    loaded, never analysed)."""
+    now = datetime.now(timezone.utc)
+    rows = [{"event_time": now.isoformat(), "experiment_id": "deploy-events", "session_id": f"s{i}", "arm": "control",
+             "config_id": "haiku-3-5", "intent": "faq", "quality_score": 0.8, "latency_ms": 400, "input_tokens": 100,
+             "output_tokens": 50, "cost_usd": 0.0003, "error_code": None} for i in range(EVENT_ROWS)]
+    key = f"events/events/requests/dt={now:%Y-%m-%d}/hour={now:%H}/deploy-{int(now.timestamp())}.jsonl"
+    return key, "".join(json.dumps(r) + "\n" for r in rows).encode()
+
+
+def start_waiting_runs(api: Api, state: dict[str, Any]) -> dict[str, Any]:
+    """The canary run and the bot's event file: both wait in the triggerer while the throttled run goes on."""
+    run_id = api.trigger(CANARY_RUN, "canary_rollout")
+    watch = TaskStates(api, "canary_rollout", run_id, "stage_1")
+    watch.start()
+    key, body = bot_event_file()
+    s3_client(state).put_object(Bucket="mangaassist", Key=key, Body=body)
+    log(f"triggered canary {run_id} with {CANARY_RUN}; the bot wrote s3://mangaassist/{key} ({EVENT_ROWS} request events)")
+    return {"canary": run_id, "watch": watch, "key": key, "t0": time.monotonic()}
+
+
+def check_waiting_runs(api: Api, started: dict[str, Any], timings: dict[str, float]) -> list[str]:
+    problems = []
+    run = api.wait(started["canary"], dag_id="canary_rollout")
+    timings["canary run"] = time.monotonic() - started["t0"]
+    watch: TaskStates = started["watch"]
+    watch.done.set()
+    watch.join(5)
+    states = api.task_states(started["canary"], "canary_rollout")
+    log(f"canary {started['canary']}: {run['state']} in {timings['canary run']:.0f}s; stage_1 went through {watch.seen} "
+        f"(deferred {watch.deferred_seconds():.1f}s on {sorted(watch.triggers)}); tasks: {states}")
+    if run["state"] != "success" or states.get("stage_1") != "success" or {states.get(f"stage_{i}") for i in (2, 3, 4)} != {"skipped"}:
+        problems.append(f"canary run: expected success with stage_1 done and stages 2-4 skipped, got {run['state']}: {states}")
+    if "deferred" not in [s for _, s in watch.seen]:
+        problems.append(f"canary stage_1 was never seen deferred while its window ran: {watch.seen}")
+    elif watch.triggers != {"airflow.providers.standard.triggers.temporal.DateTimeTrigger"}:
+        problems.append(f"canary stage_1 deferred on {watch.triggers}, expected Airflow's DateTimeTrigger")
+    outcome = api.call("GET", f"/api/v2/dags/canary_rollout/dagRuns/{started['canary']}/taskInstances/stage_1/xcomEntries/return_value")
+    outcome = outcome["value"] if isinstance(outcome["value"], dict) else json.loads(outcome["value"])
+    if outcome.get("verdict") != "ROLLBACK" or not outcome["reasons"][0].startswith("latency"):
+        problems.append(f"canary stage_1: expected a ROLLBACK for latency, got {outcome.get('verdict')}: {outcome.get('reasons')}")
+    # The event file: the asset watcher saw it, ab_analysis ran on its own and loaded its rows.
+    deadline, found = time.monotonic() + RUN_TIMEOUT_S, None
+    while time.monotonic() < deadline and found is None:
+        runs = api.call("GET", "/api/v2/dags/ab_analysis/dagRuns?limit=20")["dag_runs"]
+        found = next((r for r in runs if r["run_type"] == "asset_triggered"), None)
+        if found is None:
+            time.sleep(1)
+    if found is None:
+        return problems + [f"no asset-triggered ab_analysis run within {RUN_TIMEOUT_S:.0f}s of the bot's event file"]
+    run = api.wait(found["dag_run_id"], dag_id="ab_analysis")
+    timings["event file to ab_analysis done"] = time.monotonic() - started["t0"]
+    loaded = api.call("GET", f"/api/v2/dags/ab_analysis/dagRuns/{found['dag_run_id']}/taskInstances/load_events/xcomEntries/return_value",
+                      expect=(200, 404))
+    loaded = (loaded["value"] if isinstance(loaded["value"], dict) else json.loads(loaded["value"])) if isinstance(loaded, dict) else {}
+    log(f"ab_analysis {found['dag_run_id']} ({found['run_type']}, after the watcher saw the file): {run['state']}; "
+        f"load_events {loaded}")
+    if run["state"] != "success" or loaded.get("loaded") != EVENT_ROWS:
+        problems.append(f"ab_analysis after the event file: {run['state']}, loaded {loaded}, expected {EVENT_ROWS} rows: "
+                        f"{api.task_states(found['dag_run_id'], 'ab_analysis')}")
     return problems
 
 
@@ -331,13 +445,17 @@ def run_checks(keep: bool = False) -> int:
     t0 = time.monotonic()
     problems: list[str] = []
     try:
-        state = up(fresh=True, schedule="none")
+        # ab_analysis on new event files only (no hourly run next to the test's), its watcher looking every 2 s
+        state = up(fresh=True, schedule="none", ab_schedule="none", events_poll_s=2)
         timings["deploy-up"] = time.monotonic() - t0
         api = Api(state)
-        api.call("PATCH", "/api/v2/dags/model_evaluation", {"is_paused": False})
+        for dag_id in ("model_evaluation", "canary_rollout", "ab_analysis"):
+            api.unpause(dag_id)
         problems += check_successful_run(api, state, timings)
         if not problems:
+            waiting = start_waiting_runs(api, state)
             problems += check_throttled_run(api, state, timings)
+            problems += check_waiting_runs(api, waiting, timings)
         if not problems:
             problems += check_killed_worker(api, state, timings)
     except DeployError as exc:
@@ -354,6 +472,7 @@ def run_checks(keep: bool = False) -> int:
         print("deploy-test FAILED:\n  - " + "\n  - ".join(problems) + f"\n(logs: {RUN / 'logs'})", flush=True)
         return 1
     print("deploy-test passed: success on both workers within pool slots, routing in S3, the double service only; "
-          "a throttled run stopped at the gate with routing untouched; a run survived a SIGKILLed worker with every row "
-          "once and no answered call paid again", flush=True)
+          "a throttled run stopped at the gate with routing untouched; a canary stage deferred while it waited; "
+          "an event file triggered ab_analysis; a run survived a SIGKILLed worker with every row once and no answered "
+          "call paid again", flush=True)
     return 0

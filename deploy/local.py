@@ -120,6 +120,8 @@ def environment(state: dict[str, Any], *, init: bool = False) -> dict[str, str]:
         "MANGAEVAL_DATA_DIR": str(RUN / "data"), "MANGAEVAL_CACHE_URI": f"s3://{BUCKET}/cache/responses",
         "MANGAEVAL_RESULTS_URI": f"s3://{BUCKET}/eval", "MANGAEVAL_ROUTING_URI": f"s3://{BUCKET}/serving",
         "MANGAEVAL_EVENTS_URI": f"s3://{BUCKET}/events",
+        # ab_analysis: run when event files land (the triggerer lists them every MANGAEVAL_EVENTS_POLL_S), and hourly
+        "MANGAEVAL_EVENTS_POLL_S": str(state.get("events_poll_s", 60)), "MANGAEVAL_AB_SCHEDULE": state.get("ab_schedule", "5 * * * *"),
         "MANGAEVAL_AWS_CONN_ID": "aws_default", "MANGAEVAL_WAREHOUSE_CONN_ID": "mangaeval_warehouse",
     })
     if init:  # connections: only the init job holds them; it writes them, encrypted, into the metadata database
@@ -279,7 +281,9 @@ def check_services() -> str | None:
     return None
 
 
-def up(fresh: bool = False, schedule: str | None = None) -> dict[str, Any]:
+def up(fresh: bool = False, schedule: str | None = None, **settings: Any) -> dict[str, Any]:
+    """Start every service. `settings`: ab_schedule, events_poll_s (the deployment test's: new event files only,
+    looked at every 2 s)."""
     if running():
         raise DeployError(f"already running from {RUN}: {sorted(running())} (make deploy-down first)")
     problem = check_services()
@@ -289,6 +293,7 @@ def up(fresh: bool = False, schedule: str | None = None) -> dict[str, Any]:
     state = new_state() if fresh or not (RUN / "state.json").exists() else load_state()
     if schedule is not None:
         state["schedule"] = schedule
+    state.update(settings)
     save_state(state)
     u = urls(state)
     import psycopg

@@ -78,13 +78,16 @@ def test_healthy_candidate_completes_with_metrics_in_the_warehouse_and_cloudwatc
 
 
 def test_cold_candidate_rolls_back_at_stage_1_and_later_stages_skip(airflow_env, tmp_path):
+    """At time_scale 0.001 the 30-minute window is a 1.8 s wait: stage_1 defers to a trigger (dag.test runs it in
+    line) and resumes from its state (dag.test drops the deferral's kwargs: from the XCom), to the same verdict."""
     from tests.alert_receivers import WebhookReceiver
 
-    conf = {"mode": "simulate", "scenario": "c", "rollout_id": "dag-c", "time_scale": 0, "cloudwatch": False}
+    conf = {"mode": "simulate", "scenario": "c", "rollout_id": "dag-c", "time_scale": 0.001, "cloudwatch": False}
     with WebhookReceiver() as webhook:  # report's callback alerts the rollback to the Slack connection
         result = run(airflow_env, tmp_path, conf, AIRFLOW_CONN_ALERTS_SLACK=webhook.connection(), MANGAEVAL_ALERT_SLACK_CONN_ID="alerts_slack")
     assert result["state"] == "success", result["log"][-4000:]  # a rollback is the rollout working, not failing
     assert result["tasks"]["stage_1"] == "success" and {result["tasks"][f"stage_{i}"] for i in (2, 3, 4)} == {"skipped"}
+    assert "Pausing task as DEFERRED" in result["log"] and "[DAG TEST] running trigger in line" in result["log"]
     frame, metrics, events = decisions(tmp_path, "dag-c")
     assert list(frame["verdict"]) == ["ROLLBACK"] and "latency" in json.loads(frame["reasons"][0])[0]
     assert dict(((m[1], m[2]) for m in metrics))["latency"] == "fail" and "dag-c.warmup" not in events  # no warm-up in (c)

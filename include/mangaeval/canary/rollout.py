@@ -5,6 +5,12 @@ current at once and records why; HOLD extends the window (by enough whole extens
 the judge needs at the rate seen so far) until the stage's `max_minutes`, then rolls back. A window is judged
 only once its events are complete (the feed's watermark has passed its end). The same code runs in the DAG
 (one task per stage, events in the warehouse) and in the demo (everything in memory).
+
+A stage is a small state machine (`open_stage`, then `advance_stage` until it returns the outcome): each call runs
+until the next wait (the window's end, or a pause while the events are not all in) and returns it as a `Wait`
+instead of sleeping, with the stage's `StageState` (small, JSON-ready) holding everything needed to go on. So
+the stage can wait where the caller likes: `run_stage` sleeps through each wait on its `Clock` (the demo, the
+CLI, the tests); the DAG's operator hands each wait to Airflow's triggerer and resumes from the state.
 """
 
 from __future__ import annotations
@@ -117,12 +123,16 @@ class Clock:
         while (left := (moment - self.now()).total_seconds()) > 0:
             self.sleep(min(left, 60.0))
 
-    def pause(self, seconds: float) -> None:
-        """Wait a while (polling for complete events): simulated time moves on, live time is slept."""
+    def wall_seconds_until(self, moment: datetime) -> float:
+        """Wall-clock seconds until `moment` (<= 0: no wait): a simulated wait lasts its length x time_scale."""
         if self.simulated:
-            self.wait_until(self.t + timedelta(seconds=seconds))
-        else:
-            self.sleep(seconds)
+            return (moment - self.t).total_seconds() * self.time_scale
+        return (moment - self.now()).total_seconds()
+
+    def skip_to(self, moment: datetime) -> None:
+        """The wait for `moment` is over (someone else did it, e.g. Airflow's triggerer): simulated time is there."""
+        if self.simulated:
+            self.t = max(self.t, moment)
 
 
 def side_of(draws: list[Draw]) -> Side:
@@ -159,21 +169,6 @@ Sink = Callable[[RolloutPlan, StageOutcome], None]
 POLL_SECONDS = 60.0
 
 
-def wait_for_events(feed: Feed, clock: Clock, through: datetime, policy: CanaryPolicy) -> tuple[bool, datetime | None, float]:
-    """Wait until the feed's watermark reaches `through` (no request event before it is still expected), at most
-    the policy's timeout. (complete?, the watermark, minutes waited)."""
-    started = clock.now()
-    deadline = started + clock.window(policy.watermark_timeout_minutes)
-    while True:
-        mark = feed.complete_through()
-        if mark is not None and mark >= through:
-            return True, mark, (clock.now() - started).total_seconds() / 60
-        left = (deadline - clock.now()).total_seconds()
-        if left <= 0:
-            return False, mark, (clock.now() - started).total_seconds() / 60
-        clock.pause(min(left, POLL_SECONDS))
-
-
 def incomplete(through: datetime, mark: datetime | None, waited: float) -> Judgement:
     """A look whose events are not all in: nothing is judged on part of a window."""
     seen = f"the watermark is at {mark.isoformat(sep=' ')}" if mark else "no watermark recorded"
@@ -201,55 +196,134 @@ def next_extension(judgement: Judgement, minutes: float, stage: Stage, policy: C
     return min(step, room)
 
 
-def run_stage(plan: RolloutPlan, index: int, store: ObjectStore, feed: Feed, clock: Clock, sinks: list[Sink] = (),
-              previous: StageOutcome | None = None, candidate_served: Callable[[], int] = lambda: 0) -> StageOutcome:
-    policy = plan.policy
-    stage = policy.stage(index)
+WINDOW, EVENTS = "window", "events"  # what a stage waits for: its window's end, then its events to be complete
+
+
+@dataclass
+class StageState:
+    """A stage between two waits: what it published, its window so far, its looks. Small and JSON-ready: it travels
+    through an Airflow deferral (the operator's resume kwargs) and is all a resumed stage needs."""
+    stage: int
+    split_version: int  # the split version the stage published
+    start: datetime
+    end: datetime  # the window's end so far (a HOLD extends it)
+    minutes: float  # policy minutes of traffic watched so far (a live window may be compressed by time_scale)
+    part: int = 0  # window slices opened after the first (one per extension)
+    phase: str = WINDOW
+    events_since: datetime | None = None  # when the wait for complete events began (clock time)
+    looks: list[dict[str, Any]] = field(default_factory=list)
+    clock: datetime | None = None  # the simulated clock's time (None: the wall clock)
+    candidate_served: int = 0  # simulator state: the candidate's requests so far (its cold start)
+
+    def to_dict(self) -> dict[str, Any]:
+        doc = asdict(self)
+        for name in ("start", "end", "events_since", "clock"):
+            doc[name] = getattr(self, name).isoformat() if getattr(self, name) else None
+        return doc
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> "StageState":
+        values = {**doc, "looks": list(doc.get("looks", []))}  # a list of its own: advancing never changes `doc`
+        for name in ("start", "end", "events_since", "clock"):
+            values[name] = datetime.fromisoformat(doc[name]) if doc.get(name) else None
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Where a stage stops until `until` (clock time): the end of its window, or the next look for complete events."""
+    until: datetime
+    reason: str  # WINDOW | EVENTS
+
+
+def open_stage(plan: RolloutPlan, index: int, store: ObjectStore, feed: Feed, clock: Clock,
+               candidate_served: Callable[[], int] = lambda: 0) -> StageState:
+    """Publish the stage's split and open its window's first slice of traffic."""
+    stage = plan.policy.stage(index)
     published = split.advance(store, plan.rollout_id, index, stage.traffic_pct, plan.candidate_config_id, plan.intents)
     start = clock.now()
-    minutes = stage.window_minutes  # policy minutes of traffic watched so far (a live window may be compressed by time_scale)
+    minutes = stage.window_minutes
     end = start + clock.window(minutes)
     feed.open_slice(stage, 0, start, end)
+    return StageState(index, published["version"], start, end, minutes, clock=clock.now() if clock.simulated else None,
+                      candidate_served=candidate_served())
+
+
+def advance_stage(plan: RolloutPlan, state: StageState, store: ObjectStore, feed: Feed, clock: Clock, sinks: list[Sink] = (),
+                  previous: StageOutcome | None = None, candidate_served: Callable[[], int] = lambda: 0) -> StageOutcome | Wait:
+    """Go on from `state` (updated in place) until the next wait, returned as a Wait, or to the stage's outcome.
+    Call again once the clock has reached the wait's `until`."""
+    policy, index = plan.policy, state.stage
+    stage = policy.stage(index)
     # At 100% the baseline serves nothing: compare against its traffic in the previous stage's window, which no
     # longer grows with the canary's.
     baseline_fixed = stage.traffic_pct >= 100 and previous is not None
-    looks: list[dict[str, Any]] = []
-    part = 0
     while True:
-        clock.wait_until(end)
-        baseline_window = previous.baseline_window if baseline_fixed else (start, end)
-        complete, mark, waited = wait_for_events(feed, clock, end, policy)
-        if complete:
-            baseline, canary = feed.sides(baseline_window, (start, end))
+        if state.phase == WINDOW:
+            if clock.now() < state.end:
+                return _waiting(state, clock, Wait(state.end, WINDOW), candidate_served)
+            state.phase, state.events_since = EVENTS, clock.now()
+        baseline_window = previous.baseline_window if baseline_fixed else (state.start, state.end)
+        # A window is judged only once its events are complete (the feed's watermark has reached its end), waiting at
+        # most the policy's timeout, looking again every POLL_SECONDS.
+        waited = (clock.now() - state.events_since).total_seconds() / 60
+        mark = feed.complete_through()
+        if mark is not None and mark >= state.end:
+            baseline, canary = feed.sides(baseline_window, (state.start, state.end))
             judgement = judge(baseline, canary, policy, baseline_fixed=baseline_fixed)
         else:
-            judgement = incomplete(end, mark, waited)
-        looks.append(json_ready({"window_end": end.isoformat(), "minutes": minutes, "verdict": judgement.verdict,
-                                 "reasons": judgement.reasons, "canary_requests": judgement.samples.get("canary_requests"),
-                                 "needed_canary_requests": judgement.samples.get("needed_canary_requests")}))
-        step = next_extension(judgement, minutes, stage, policy) if judgement.verdict == HOLD else 0.0
+            left = (state.events_since + clock.window(policy.watermark_timeout_minutes) - clock.now()).total_seconds()
+            if left > 0:
+                return _waiting(state, clock, Wait(clock.now() + timedelta(seconds=min(left, POLL_SECONDS)), EVENTS), candidate_served)
+            judgement = incomplete(state.end, mark, waited)
+        state.looks.append(json_ready({"window_end": state.end.isoformat(), "minutes": state.minutes, "verdict": judgement.verdict,
+                                       "reasons": judgement.reasons, "canary_requests": judgement.samples.get("canary_requests"),
+                                       "needed_canary_requests": judgement.samples.get("needed_canary_requests")}))
+        step = next_extension(judgement, state.minutes, stage, policy) if judgement.verdict == HOLD else 0.0
         if step <= 0:
-            break
-        part += 1
-        extended = end + clock.window(step)
-        feed.open_slice(stage, part, end, extended)
-        end, minutes = extended, minutes + step
+            return _outcome(plan, state, judgement, baseline_window, store, clock, sinks, candidate_served)
+        state.part += 1
+        extended = state.end + clock.window(step)
+        feed.open_slice(stage, state.part, state.end, extended)
+        state.end, state.minutes, state.phase, state.events_since = extended, state.minutes + step, WINDOW, None
+
+
+def _waiting(state: StageState, clock: Clock, wait: Wait, candidate_served: Callable[[], int]) -> Wait:
+    state.clock = clock.now() if clock.simulated else None
+    state.candidate_served = candidate_served()
+    return wait
+
+
+def _outcome(plan: RolloutPlan, state: StageState, judgement: Judgement, baseline_window: Window, store: ObjectStore, clock: Clock,
+             sinks: list[Sink], candidate_served: Callable[[], int]) -> StageOutcome:
+    """The stage's action from its last look: PROMOTE moves on (or completes), anything else rolls back now."""
+    policy, index = plan.policy, state.stage
+    stage = policy.stage(index)
     reasons = list(judgement.reasons)
     if judgement.verdict == PROMOTE:
         action = "complete" if index == len(policy.stages) else "promote"
     else:
         action = "rollback"
         if judgement.verdict == HOLD:
-            at_max = minutes >= stage.max_minutes - 1e-9
+            at_max = state.minutes >= stage.max_minutes - 1e-9
             why = f"the stage's maximum of {stage.max_minutes:g} min" if at_max else "no longer window can reach the needed sample"
-            reasons = [f"still HOLD after {minutes:g} min ({part} extension(s)), {why}: rolling back"] + reasons
+            reasons = [f"still HOLD after {state.minutes:g} min ({state.part} extension(s)), {why}: rolling back"] + reasons
         split.rollback(store, plan.rollout_id, reasons, index, at=clock.now())
-    outcome = StageOutcome(index, stage.traffic_pct, judgement.verdict, action, reasons, judgement.to_dict(), start, end,
-                           baseline_window, clock.now(), published["version"] if action != "rollback" else 0, looks,
+    outcome = StageOutcome(index, stage.traffic_pct, judgement.verdict, action, reasons, judgement.to_dict(), state.start, state.end,
+                           baseline_window, clock.now(), state.split_version if action != "rollback" else 0, state.looks,
                            candidate_served())
     for sink in sinks:
         sink(plan, outcome)
     return outcome
+
+
+def run_stage(plan: RolloutPlan, index: int, store: ObjectStore, feed: Feed, clock: Clock, sinks: list[Sink] = (),
+              previous: StageOutcome | None = None, candidate_served: Callable[[], int] = lambda: 0) -> StageOutcome:
+    """The stage straight through in this process, sleeping through each wait on `clock`."""
+    state = open_stage(plan, index, store, feed, clock, candidate_served)
+    while isinstance(step := advance_stage(plan, state, store, feed, clock, sinks, previous, candidate_served), Wait):
+        clock.wait_until(step.until)
+    return step
 
 
 def warm_up_summary(warm: Draw) -> dict[str, Any]:
@@ -283,4 +357,5 @@ def simulate_rollout(plan: RolloutPlan, traffic: SimulatedTraffic, store: Object
             "stages": outcomes}
 
 
-__all__ = ["RolloutPlan", "StageOutcome", "Clock", "MemoryFeed", "run_stage", "simulate_rollout", "PROMOTE", "HOLD", "ROLLBACK"]
+__all__ = ["RolloutPlan", "StageOutcome", "StageState", "Wait", "Clock", "MemoryFeed", "open_stage", "advance_stage", "run_stage",
+           "simulate_rollout", "PROMOTE", "HOLD", "ROLLBACK"]

@@ -4,8 +4,9 @@ the judge will need (power.py, under the policy's planning assumptions), and so 
 plus as many whole extensions as it takes to reach that sample, bounded by the stage's `max_minutes`.
 
 The last stage (100%) is compared with the previous stage's baseline, whose size is fixed by how long that stage
-ran: its need follows from it. Live looks also wait for the event loader's watermark (up to ~65 min after a window
-closes with the hourly loader): that is time on the wall clock, not traffic, and is not in these figures."""
+ran: its need follows from it. Live looks also wait for the event loader's watermark (minutes when ab_analysis
+loads as event files land; up to ~65 min after a window closes with hourly loads only): that is time on the wall
+clock, not traffic, and is not in these figures."""
 
 from __future__ import annotations
 
@@ -82,7 +83,8 @@ def _count(value: float | None) -> str:
     return "never" if value is None else f"{value:,.0f}"
 
 
-WATERMARK_NOTE = "live looks also wait for the event loader's watermark, up to ~65 min each with hourly loads"
+WATERMARK_NOTE = ("live looks also wait for the event loader's watermark: minutes when it loads as event files land, "
+                  "up to ~65 min each with hourly loads only")
 
 
 def schedule_lines(schedule: dict[str, Any]) -> list[str]:

@@ -7,12 +7,12 @@ import json
 import logging
 import os
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from mangaeval.canary import split
+from mangaeval.canary import rollout, split
 from mangaeval.canary.policy import load_policy
-from mangaeval.canary.rollout import Clock, RolloutPlan, StageOutcome, run_stage
+from mangaeval.canary.rollout import Clock, RolloutPlan, StageOutcome, StageState, Wait, run_stage
 from mangaeval.canary.simulator import SCENARIOS, SimulatedTraffic
 from mangaeval.errors import MangaEvalError
 
@@ -187,34 +187,108 @@ def _live_warm_up(doc: dict[str, Any], plan: RolloutPlan, experiment_id: str):
         pipeline_steps.stop_double(double)
 
 
-def stage(doc: dict[str, Any], index: int, warm: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Run stage `index`; None when an earlier stage did not promote (the DAG skips the task)."""
-    from mangaeval.canary.cloudwatch import cloudwatch_sink
-    from mangaeval.canary.records import WarehouseFeed, warehouse_sink
+class _StageRun:
+    """What one stage needs in a task's process: its plan, the stage before it, the warehouse-backed feed (simulated
+    traffic rebuilt from the simulator's state, so a resumed stage draws exactly what it would have drawn), the store,
+    the sinks. Closed with the warehouse."""
 
-    plan = _plan(doc)
-    before = StageOutcome.from_dict(previous) if previous else None
-    if before is not None and before.action != "promote":
-        return None
-    warehouse = _warehouse()
-    try:
-        traffic = None
-        if plan.mode == "simulate":
-            traffic = SimulatedTraffic(_scenario(plan), plan.seed,
-                                       candidate_served=before.candidate_served if before else warm.get("candidate_served", 0))
-        feed = WarehouseFeed(warehouse, plan.rollout_id, traffic)
-        clock = Clock(before.window_end if before else plan.origin, plan.time_scale) if plan.mode == "simulate" \
-            else Clock(None, plan.time_scale)
-        sinks = [warehouse_sink(warehouse)]
+    def __init__(self, doc: dict[str, Any], warm: dict[str, Any], previous: dict[str, Any] | None, candidate_served: int | None = None):
+        from mangaeval.canary.cloudwatch import cloudwatch_sink
+        from mangaeval.canary.records import WarehouseFeed, warehouse_sink
+
+        self.plan = _plan(doc)
+        self.before = StageOutcome.from_dict(previous) if previous else None
+        self.store = _store()
+        self.warehouse = _warehouse()
+        self.traffic = None
+        if self.plan.mode == "simulate":
+            served = candidate_served if candidate_served is not None else \
+                (self.before.candidate_served if self.before else warm.get("candidate_served", 0))
+            self.traffic = SimulatedTraffic(_scenario(self.plan), self.plan.seed, candidate_served=served)
+        self.feed = WarehouseFeed(self.warehouse, self.plan.rollout_id, self.traffic)
+        self.sinks = [warehouse_sink(self.warehouse)]
         if doc.get("cloudwatch", True):
-            sinks.append(cloudwatch_sink(plan.policy.cloudwatch_namespace))
-        outcome = run_stage(plan, index, _store(), feed, clock, sinks, before,
-                            candidate_served=lambda: traffic.candidate_served if traffic else 0)
-    finally:
-        warehouse.close()
+            self.sinks.append(cloudwatch_sink(self.plan.policy.cloudwatch_namespace))
+
+    def clock(self, at: datetime | None = None) -> Clock:
+        """The simulated clock (at `at`, else where the previous stage ended, else the plan's origin) or the wall clock."""
+        if self.plan.mode != "simulate":
+            return Clock(None, self.plan.time_scale)
+        return Clock(at or (self.before.window_end if self.before else self.plan.origin), self.plan.time_scale)
+
+    def served(self) -> int:
+        return self.traffic.candidate_served if self.traffic else 0
+
+    def close(self) -> None:
+        self.warehouse.close()
+
+
+def _skipped(doc: dict[str, Any], previous: dict[str, Any] | None) -> bool:
+    return previous is not None and StageOutcome.from_dict(previous).action != "promote"
+
+
+def _outcome_doc(outcome: StageOutcome) -> dict[str, Any]:
     log.info("stage %d (%g%%): %s -> %s: %s", outcome.stage, outcome.traffic_pct, outcome.verdict, outcome.action,
              "; ".join(outcome.reasons))
     return outcome.to_dict()
+
+
+def stage(doc: dict[str, Any], index: int, warm: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Run stage `index` straight through in this process, sleeping through its waits; None when an earlier stage
+    did not promote (the DAG skips the task). The DAG's operator runs the same stage with open_stage/advance_stage."""
+    if _skipped(doc, previous):
+        return None
+    run = _StageRun(doc, warm, previous)
+    try:
+        outcome = run_stage(run.plan, index, run.store, run.feed, run.clock(), run.sinks, run.before, candidate_served=run.served)
+    finally:
+        run.close()
+    return _outcome_doc(outcome)
+
+
+def open_stage(doc: dict[str, Any], index: int, warm: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Publish stage `index`'s split and open its window: the stage's state (JSON), or None when an earlier stage
+    did not promote. Go on with advance_stage."""
+    if _skipped(doc, previous):
+        return None
+    run = _StageRun(doc, warm, previous)
+    try:
+        state = rollout.open_stage(run.plan, index, run.store, run.feed, run.clock(), candidate_served=run.served)
+    finally:
+        run.close()
+    return state.to_dict()
+
+
+def advance_stage(doc: dict[str, Any], warm: dict[str, Any], previous: dict[str, Any] | None, state_doc: dict[str, Any]) -> dict[str, Any]:
+    """Go on with a stage from its state until it must wait or is decided: {"outcome": ...} once decided, else
+    {"wait": {...}, "state": ...} to resume from once the wait is over. A wait that takes no wall time (simulated
+    windows at time_scale 0, a moment already past) is not returned: the stage goes straight on.
+
+    The wait says when: `until` on the stage's clock, `wall_seconds` from now, `at` on the wall clock (UTC), and
+    why (`reason`: the window's end, or the next look for complete events)."""
+    state = StageState.from_dict(state_doc)
+    run = _StageRun(doc, warm, previous, candidate_served=state.candidate_served)
+    try:
+        clock = run.clock(state.clock)
+        while True:
+            step = rollout.advance_stage(run.plan, state, run.store, run.feed, clock, run.sinks, run.before, candidate_served=run.served)
+            if not isinstance(step, Wait):
+                return {"outcome": _outcome_doc(step)}
+            seconds = clock.wall_seconds_until(step.until)
+            if seconds <= 0:
+                clock.skip_to(step.until)
+                continue
+            if clock.simulated:
+                state.clock = step.until  # where the simulated clock is once the wait is over
+                at = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+            else:
+                at = step.until.replace(tzinfo=timezone.utc)  # the live clock is the wall clock (naive UTC)
+            log.info("stage %d: waiting %.1f s for %s (until %s on the stage's clock)", state.stage, seconds,
+                     "the window's end" if step.reason == rollout.WINDOW else "complete events", step.until.isoformat(sep=" "))
+            return {"wait": {"reason": step.reason, "until": step.until.isoformat(), "wall_seconds": seconds, "at": at.isoformat(),
+                             "mode": run.plan.mode}, "state": state.to_dict()}
+    finally:
+        run.close()
 
 
 def rollback_on_failure(doc: dict[str, Any]) -> dict[str, Any]:

@@ -3,8 +3,9 @@ event before `complete_through` is loaded and none is still expected. A canary j
 source's watermark has passed the window's end: judged earlier, a window would look short of traffic, or worse,
 show only the requests that happened to arrive first.
 
-The hourly event loader (mangaeval.ab.steps.load_events) advances the live source after each hour's files are
-in; the canary simulator writes its events straight into the warehouse and sets its own source."""
+The event loader (mangaeval.ab.steps.load_events, in ab_analysis: when event files land, and hourly) advances the
+live source after the interval's files are in; the canary simulator writes its events straight into the warehouse
+and sets its own source."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from typing import Any, Iterable
 import pandas as pd
 import pyarrow as pa
 
+from mangaeval.clusters import with_cluster_ids
 from mangaeval.errors import MangaEvalError
 
 RESULT_SCHEMA = pa.schema([
@@ -46,6 +47,9 @@ RESULT_SCHEMA = pa.schema([
     ("score_judge", pa.float64()),
     ("judge_error", pa.string()),
     ("critical_failure", pa.string()),
+    # The case's cluster (mangaeval.clusters): cases sharing a query or a template are one piece of evidence. Last, so
+    # Redshift's COPY (columns by position) fits a table that gained it by ADD COLUMN. Files without it: test_id.
+    ("cluster_id", pa.string()),
 ])
 RESULT_COLUMNS = RESULT_SCHEMA.names
 STATUSES = ("ok", "error")
@@ -80,7 +84,7 @@ def read_results(path: Path) -> pd.DataFrame:
             frame = pd.read_parquet(f, dtype_backend="pyarrow")
         except (OSError, pa.ArrowException) as exc:
             raise ResultsError(f"{f}: not a readable Parquet file ({exc})") from None
-        frames.append(conform_types(frame, str(f)))
+        frames.append(with_cluster_ids(conform_types(frame, str(f))))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -24,8 +24,7 @@ from mangaeval.scoring import DIMENSIONS
 FLOAT_COLUMNS = ["cost_usd", "wall_ms", "quality_score", "score_judge", *(f"score_{d}" for d in DIMENSIONS)]
 INT_COLUMNS = ["input_tokens", "output_tokens", "latency_ms", "attempts"]  # nullable: read as float64 for checking
 SCORE_RANGE_COLUMNS = ["quality_score", "score_judge", *(f"score_{d}" for d in DIMENSIONS)]
-KEY_COLUMNS = ["run_id", "config_id", "model_id", "intent", "test_id", "language", "dataset_version", "prompt_version", "status",
-               "cluster_id"]
+KEY_COLUMNS = ["run_id", "config_id", "model_id", "intent", "test_id", "language", "dataset_version", "prompt_version", "status"]
 
 
 class GateFailed(MangaEvalError):

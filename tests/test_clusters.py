@@ -83,10 +83,26 @@ def test_paired_bound_equals_statsmodels_cluster_robust_ols(seed):
     m = clustered_mean(diff, groups)
     assert m.clusters == len(set(groups)) and m.n == diff.size
     assert m.mean == pytest.approx(reference.params[0], rel=1e-12)
-    assert m.variance == pytest.approx(reference.cov_params()[0, 0], rel=1e-10)  # CR1: G/(G-1) and (N-1)/(N-K) = 1
+    assert m.cr1_variance == pytest.approx(reference.cov_params()[0, 0], rel=1e-10)  # CR1: G/(G-1) and (N-1)/(N-K) = 1
+    assert m.cr1_variance > diff.var(ddof=1) / diff.size and m.variance == m.cr1_variance  # shared cluster effects: wider
     mean, lower, clusters = paired_lower_bound(diff, groups)
     assert lower == pytest.approx(reference.conf_int(alpha=0.05)[0, 0], rel=1e-10)  # t with G-1 degrees of freedom
     assert clusters == m.clusters and reference.df_resid_inference == clusters - 1
+
+
+def test_clusters_never_narrow_the_naive_interval():
+    # cases that differ within their cluster (+d and -d around a common centre): CR1 is below the naive variance
+    rng = np.random.default_rng(8)
+    spread = rng.normal(0, 0.05, 20)
+    diff = np.concatenate([0.01 + spread, 0.01 - spread]) + rng.normal(0, 0.002, 40)
+    groups = np.tile(np.arange(20), 2)
+    reference = sm.OLS(diff, np.ones_like(diff)).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
+    m = clustered_mean(diff, groups)
+    naive = diff.var(ddof=1) / diff.size
+    assert m.cr1_variance == pytest.approx(reference.cov_params()[0, 0], rel=1e-10) and m.cr1_variance < naive / 10
+    assert m.variance == pytest.approx(naive)  # floored: the design effect is at least 1
+    assert paired_lower_bound(diff, groups)[1] == pytest.approx(m.mean - stats.t.ppf(0.975, 19) * np.sqrt(naive))
+    assert normal_interval(diff, groups)[0] == pytest.approx(normal_interval(diff)[0])
 
 
 def test_singleton_clusters_give_the_naive_t_bound_and_duplicates_buy_no_confidence():
@@ -157,8 +173,8 @@ def test_pass_rate_interval_is_wilson_on_the_effective_number_of_cases():
     passed = np.array([1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1], dtype=float)
     groups = np.array([0, 0, 0, 1, 1, 2, 3, 4, 4, 5, 6, 7, 8, 8])
     m = clustered_mean(passed, groups)
-    n_eff = m.mean * (1 - m.mean) / m.variance
-    assert effective_n(m.mean, m.variance, m.n, m.clusters) == pytest.approx(min(n_eff, 14))
+    n_eff = m.mean * (1 - m.mean) / m.cr1_variance
+    assert effective_n(m.mean, m.cr1_variance, m.n, m.clusters) == pytest.approx(min(n_eff, 14))
     low, high = proportion_confint(m.mean * min(n_eff, 14), min(n_eff, 14), alpha=0.05, method="wilson")
     assert wilson_interval(passed, groups) == (pytest.approx(low, abs=1e-3), pytest.approx(high, abs=1e-3))  # 1.96 vs 1.95996
     # every case passed: no spread to measure, so the clusters are the evidence (not the 40 cases)

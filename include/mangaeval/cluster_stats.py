@@ -3,11 +3,15 @@
 - `clustered_mean`: a mean over observations with its cluster-robust variance, CR1: the residuals summed within each
   cluster, V = G/(G-1) * sum_g (sum_{i in g} (x_i - mean))^2 / n^2 (G clusters, n observations). It is the
   intercept-only OLS with statsmodels' cov_type='cluster'; with every observation its own cluster it is s^2/n.
+  The variance the intervals use is never below the naive s^2/n (the design effect floored at 1): with few
+  clusters CR1 is itself a noisy estimate, and cases that differ within a cluster (v1's recommendation: one
+  phrasing, different grounding) can make it smaller than the naive one, which would let clustering buy
+  confidence. The pass rate's effective n is capped at n for the same reason.
 - `paired_lower_bound`: the paired non-inferiority test on it, mean - t(0.975, G-1) * sqrt(V) (t with G-1 degrees
   of freedom, as statsmodels' cluster inference).
 - `normal_interval` / `wilson_interval`: the intervals of mart_eval_config_intent.sql, in Python (the tests hold
   the SQL to these): mean +- z sqrt(V) for quality; for a pass rate p, Wilson's score interval on the effective
-  number of cases n_eff = p(1-p)/V capped at n (at p = 0 or 1, where V is 0, the number of clusters), so it
+  number of cases n_eff = p(1-p)/V_CR1 capped at n (at p = 0 or 1, where V is 0, the number of clusters), so it
   stays inside [0, 1].
 - `cluster_bootstrap_ci`: a percentile bootstrap that resamples whole clusters (scipy.stats.bootstrap over the
   clusters' sums and counts, paired), the mean of a resample being its sum over its count.
@@ -32,9 +36,10 @@ BOOTSTRAP_SEED = 20261122
 @dataclass(frozen=True)
 class ClusteredMean:
     mean: float | None
-    variance: float | None  # CR1 variance of the mean; None below two clusters
+    variance: float | None  # of the mean: max(CR1, naive s^2/n); None below two clusters
     n: int
     clusters: int
+    cr1_variance: float | None = None  # CR1 alone (statsmodels' cov_type='cluster')
 
     @property
     def se(self) -> float | None:
@@ -63,9 +68,10 @@ def clustered_mean(values: Any, clusters: Any = None) -> ClusteredMean:
     if g < 2:
         return ClusteredMean(mean, None, n, g)
     if np.all(values == values[0]):  # exactly no spread (rounding would leave a residue)
-        return ClusteredMean(mean, 0.0, n, g)
+        return ClusteredMean(mean, 0.0, n, g, 0.0)
     residuals = sums - mean * counts
-    return ClusteredMean(mean, g / (g - 1) * float(np.sum(residuals * residuals)) / (n * n), n, g)
+    cr1 = g / (g - 1) * float(np.sum(residuals * residuals)) / (n * n)
+    return ClusteredMean(mean, max(cr1, float(values.var(ddof=1)) / n), n, g, cr1)
 
 
 def paired_lower_bound(diff: Any, clusters: Any = None) -> tuple[float | None, float | None, int]:
@@ -107,9 +113,9 @@ def wilson(p: float, n: float, z: float = Z95) -> tuple[float, float]:
 def wilson_interval(passed: Any, clusters: Any = None, z: float = Z95) -> tuple[float | None, float | None]:
     """The pass-rate interval of the mart: Wilson on the effective number of cases; None below two clusters."""
     m = clustered_mean(np.asarray(passed, dtype="float64"), clusters)
-    if m.variance is None:
+    if m.cr1_variance is None:
         return None, None
-    return wilson(m.mean, effective_n(m.mean, m.variance, m.n, m.clusters), z)
+    return wilson(m.mean, effective_n(m.mean, m.cr1_variance, m.n, m.clusters), z)
 
 
 def _ratio_of_sums(sums: np.ndarray, counts: np.ndarray, axis: int = -1) -> np.ndarray:

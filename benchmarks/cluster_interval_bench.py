@@ -15,7 +15,8 @@ deduplicated data (within 10%), where the naive one is not."
 4. Per intent x configuration, three widths of each interval: on the deduplicated data (each case its own cluster),
    on the planted data naively (each row independent), on the planted data by clusters, and the ratios to the
    deduplicated width:
-   - mean quality: the mart's interval, mean +- 1.96 * SE (CR1 by clusters; s/sqrt(n) naive);
+   - mean quality: the mart's interval, mean +- 1.96 * SE (CR1 by clusters; s/sqrt(n) naive), before the mart cuts it
+     to [0, 1];
    - pass rate: the mart's Wilson interval (on the effective number of cases by clusters; on n naive);
    - the paired difference (sonnet-4-5 - sonnet-3-5-v2, haiku-3-5 - sonnet-3-5-v2): mean - lower 95% bound
      (t on G-1 degrees of freedom by clusters, on n-1 naive): what the non-inferiority test reads.
@@ -93,7 +94,7 @@ def plant(scores: pd.DataFrame, copies: dict[tuple[str, str], int]) -> pd.DataFr
 
 def widths(group: pd.DataFrame, by_clusters: bool) -> dict[str, float | None]:
     clusters = group["cluster_id"].to_numpy(dtype=object) if by_clusters else None
-    q = normal_interval(group["quality"].to_numpy(), clusters)
+    q = normal_interval(group["quality"].to_numpy(), clusters, bounds=None)  # uncut: the width the data supports
     p = wilson_interval(group["passed"].to_numpy(), clusters)
     return {"quality": None if q[0] is None else q[1] - q[0], "pass_rate": None if p[0] is None else p[1] - p[0]}
 

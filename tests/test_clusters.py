@@ -194,13 +194,16 @@ def _clustered_results() -> pd.DataFrame:
         cases = [(f"{intent}-{g}-{k}", f"q:{intent}{g}") for g in range(n_clusters) for k in range(int(sizes[g]))]
         shared = {g: rng.normal(0, 0.08) for g in range(n_clusters)}
         for config, (centre, cost) in {"big": (0.88, 0.003), "small": (0.84, 0.001), "perfect": (1.0, 0.002), "lonely": (0.8, 0.0005),
-                                       "broken": (0.5, 0.0001)}.items():
+                                       "broken": (0.5, 0.0001), "flaky": (1.0, 0.0007)}.items():
             for test_id, cluster in cases:
                 g = int(cluster.split(intent)[1])
                 ok = config != "broken"
                 if config == "lonely" and g != 0:
                     continue  # answers one cluster only: no interval
-                q = 1.0 if config == "perfect" else float(np.clip(centre + shared[g] + rng.normal(0, 0.05), 0, 1)) if ok else None
+                if config == "flaky":  # perfect but on one cluster: an interval that a normal approximation puts above 1
+                    q = 0.2 if g == 0 else 1.0
+                else:
+                    q = 1.0 if config == "perfect" else float(np.clip(centre + shared[g] + rng.normal(0, 0.05), 0, 1)) if ok else None
                 rows.append({"run_id": "r1", "config_id": config, "model_id": f"m-{config}", "intent": intent, "test_id": test_id,
                              "language": "en", "dataset_version": "t", "prompt_version": "v1", "response_text": "x" if ok else None,
                              "status": "ok" if ok else "error", "error_code": None if ok else "ThrottlingException", "attempts": 1,
@@ -229,7 +232,7 @@ def test_mart_intervals_equal_the_python_cluster_robust_intervals(loaded):
     warehouse, frame = loaded
     frame = with_cluster_ids(frame)
     mart = warehouse.query("dashboards/evaluation_run.sql", {"run_id": "r1"})
-    assert len(mart) == 10  # every configuration of both intents, the all-error one too
+    assert len(mart) == 12  # every configuration of both intents, the all-error one too
     for row in mart.itertuples():
         mine = frame[(frame["intent"] == row.intent) & (frame["config_id"] == row.config_id) & frame["quality_score"].notna()]
         quality = mine["quality_score"].astype("float64").to_numpy()
@@ -246,6 +249,9 @@ def test_mart_intervals_equal_the_python_cluster_robust_intervals(loaded):
     assert by.loc[("faq", "small"), "clusters"] == by.loc[("faq", "small"), "scored"]  # rows without clusters: naive
     assert by.loc[("faq", "big"), "clusters"] == 12 and by.loc[("faq", "big"), "scored"] > 12
     assert float(by.loc[("faq", "perfect"), "pass_ci_high"]) == pytest.approx(1.0)
+    flaky = frame[(frame["intent"] == "chitchat") & (frame["config_id"] == "flaky")]
+    assert normal_interval(flaky["quality_score"].astype(float), flaky["cluster_id"].astype(object), bounds=None)[1] > 1
+    assert float(by.loc[("chitchat", "flaky"), "quality_ci_high"]) == 1.0  # cut to where scores lie
     assert by.loc[("faq", "broken"), "scored"] == 0 and pd.isna(by.loc[("faq", "broken"), "pass_ci_low"])
 
 

@@ -10,7 +10,7 @@
 - `paired_lower_bound`: the paired non-inferiority test on it, mean - t(0.975, G-1) * sqrt(V) (t with G-1 degrees
   of freedom, as statsmodels' cluster inference).
 - `normal_interval` / `wilson_interval`: the intervals of mart_eval_config_intent.sql, in Python (the tests hold
-  the SQL to these): mean +- z sqrt(V) for quality; for a pass rate p, Wilson's score interval on the effective
+  the SQL to these): mean +- z sqrt(V) for quality, inside [0, 1]; for a pass rate p, Wilson's score interval on the effective
   number of cases n_eff = p(1-p)/V_CR1 capped at n (at p = 0 or 1, where V is 0, the number of clusters), so it
   stays inside [0, 1].
 - `cluster_bootstrap_ci`: a percentile bootstrap that resamples whole clusters (scipy.stats.bootstrap over the
@@ -83,13 +83,16 @@ def paired_lower_bound(diff: Any, clusters: Any = None) -> tuple[float | None, f
     return m.mean, m.mean - float(stats.t.ppf(0.975, m.clusters - 1)) * math.sqrt(m.variance), m.clusters
 
 
-def normal_interval(values: Any, clusters: Any = None, z: float = Z95) -> tuple[float | None, float | None]:
-    """mean +- z * CR1 standard error; None below two clusters (the quality interval of the mart)."""
+def normal_interval(values: Any, clusters: Any = None, z: float = Z95,
+                    bounds: tuple[float, float] | None = (0.0, 1.0)) -> tuple[float | None, float | None]:
+    """mean +- z * SE (the variance of `clustered_mean`), cut to `bounds` (quality scores lie in [0, 1]; None: uncut);
+    None below two clusters. The quality interval of the mart."""
     m = clustered_mean(values, clusters)
     if m.variance is None:
         return None, None
     half = z * math.sqrt(m.variance)
-    return m.mean - half, m.mean + half
+    low, high = m.mean - half, m.mean + half
+    return (low, high) if bounds is None else (max(bounds[0], low), min(bounds[1], high))
 
 
 def effective_n(p: float, variance: float, n: int, clusters: int) -> float:

@@ -4,11 +4,11 @@
 -- The intervals respect clusters (mangaeval.clusters: cases sharing a query or a template are one piece of
 -- evidence): the CR1 variance of a mean over n scored answers in G clusters is G/(G-1) * sum over clusters of
 -- (cluster sum - mean * cluster size)^2 / n^2 (mangaeval.cluster_stats, which the tests hold this view to).
--- Quality CI: mean +- 1.96 * sqrt(variance), the variance CR1 but never below the naive VAR_SAMP / n: clusters may
--- widen an interval, never narrow it (a CASE, not GREATEST, which treats NULL differently per engine). Pass-rate CI:
--- Wilson's score interval (inside [0, 1]) on the effective number of answers p(1-p) / CR1 variance, at most n; at 0%
--- or 100% (no spread to measure) the number of clusters. NULL below 2 clusters. In DOUBLE PRECISION throughout
--- (Redshift's DECIMAL division keeps few digits).
+-- Quality CI: mean +- 1.96 * sqrt(variance), inside [0, 1] where scores lie; the variance is CR1 but never below the
+-- naive VAR_SAMP / n: clusters may widen an interval, never narrow it (a CASE, not GREATEST, which treats NULL
+-- differently per engine). Pass-rate CI: Wilson's score interval (inside [0, 1]) on the effective number of answers
+-- p(1-p) / CR1 variance, at most n; at 0% or 100% (no spread to measure) the number of clusters. NULL below 2
+-- clusters. In DOUBLE PRECISION throughout (Redshift's DECIMAL division keeps few digits).
 -- Dropped first: no view reads this one, and its columns may change (PostgreSQL only replaces a view by appending).
 DROP VIEW IF EXISTS mart_eval_config_intent;
 CREATE VIEW mart_eval_config_intent AS
@@ -59,8 +59,10 @@ effective AS (
 SELECT m.run_id, m.intent, m.config_id, m.model_id, m.calls, m.ok_calls, m.error_calls, m.error_rate,
        COALESCE(s.scored, 0) AS scored, COALESCE(s.clusters, 0) AS clusters,
        m.mean_quality,
-       m.mean_quality - 1.96 * SQRT(s.quality_var_floored) AS quality_ci_low,
-       m.mean_quality + 1.96 * SQRT(s.quality_var_floored) AS quality_ci_high,
+       CASE WHEN m.mean_quality - 1.96 * SQRT(s.quality_var_floored) < 0 THEN 0.0
+            ELSE m.mean_quality - 1.96 * SQRT(s.quality_var_floored) END AS quality_ci_low,
+       CASE WHEN m.mean_quality + 1.96 * SQRT(s.quality_var_floored) > 1 THEN 1.0
+            ELSE m.mean_quality + 1.96 * SQRT(s.quality_var_floored) END AS quality_ci_high,
        m.pass_rate,
        (s.pass_mean + 1.9208 / s.pass_n
         - 1.96 * SQRT(s.pass_mean * (1 - s.pass_mean) / s.pass_n + 0.9604 / (s.pass_n * s.pass_n))) / (1 + 3.8416 / s.pass_n) AS pass_ci_low,

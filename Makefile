@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test test-unit bench lock clean golden services browser dashboards deploy-up deploy-down deploy-status deploy-test
+.PHONY: install run test test-unit bench lock clean golden services browser dashboards deploy-up deploy-down deploy-status deploy-test snapshots
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
@@ -87,6 +87,11 @@ deploy-test: install services
 
 bench: install
 	$(PY) benchmarks/run_all.py
+
+## Rewrite the pinned scorer figures on the fixture library (tests/snapshots/) after an intended change; commit the diff.
+snapshots: install
+	MANGAEVAL_UPDATE_SNAPSHOTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_fixture_snapshots.py
+	@git --no-pager diff --stat -- tests/snapshots/ 2>/dev/null || true
 
 golden: install
 	$(VENV)/bin/mangaeval golden generate --version v0 --per-intent 30

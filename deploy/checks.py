@@ -7,11 +7,16 @@
    times), no task started a double of its own (the double service answered every call);
 3. the double service throttles every call (POST /_double/overrides): a second run fails at the validation
    gate, and the routing document and ledger are untouched;
-4. down. Timings are printed.
+4. a worker is SIGKILLed in the middle of `evaluate` (the double answering at real speed): the scheduler finds the
+   task's heartbeat gone, the retry runs on the other worker, the run succeeds; every (configuration, case) row is
+   there exactly once, and no call the double had answered before the kill is asked again (the retry reads the
+   run's response cache in S3);
+5. down. Timings are printed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -19,10 +24,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from local import REDIS, RUN, WORKERS, DeployError, _psql, auth_token, down, http, log, up, urls
+from local import REDIS, RUN, WORKERS, DeployError, _psql, auth_token, down, http, log, running, up, urls
 
 DEPLOY_RUN = {"configs": ["sonnet-3-5-v2", "sonnet-4-5", "haiku-3-5"], "intents": ["faq", "order_tracking"], "limit": 30}
 THROTTLED_RUN = {"configs": ["haiku-3-5"], "intents": ["faq"], "limit": 4}
+KILL_RUN = {"configs": ["sonnet-3-5-v2"], "intents": ["faq"], "limit": 120}  # one shard: every call is the victim's
+# the double at real speed and without injected faults: a shard takes ~15 s, and every repeat is the kill's doing
+KILL_DOUBLE = {"time_scale": 1, "throttle_rate": 0, "timeout_rate": 0, "unavailable_rate": 0, "model_error_rate": 0,
+               "internal_error_rate": 0, "stream_error_rate": 0}
+IN_FLIGHT_MARGIN_S = 0.5  # an answer sent this close to the kill may not have reached the worker's cache
 RUN_TIMEOUT_S = float(os.environ.get("MANGAEVAL_DEPLOY_RUN_TIMEOUT_S", "420"))
 
 
@@ -32,7 +42,14 @@ class Api:
         self.token = auth_token(state)
 
     def call(self, method: str, path: str, doc: Any = None, expect: tuple[int, ...] = (200,)) -> Any:
-        status, body = http(method, f"{self.base}{path}", doc, self.token)
+        for attempt in range(3):  # a loaded machine can keep the API server from answering a read within 30 s
+            try:
+                status, body = http(method, f"{self.base}{path}", doc, self.token, timeout=60)
+                break
+            except (TimeoutError, ConnectionError, OSError) as exc:
+                if method != "GET" or attempt == 2:
+                    raise DeployError(f"{method} {path}: no answer from the API server ({exc})") from None
+                log(f"{method} {path}: {exc}; asking again")
         if status == 401:  # the token expired: log in again
             self.token = auth_token(self.state)
             status, body = http(method, f"{self.base}{path}", doc, self.token)
@@ -112,6 +129,24 @@ def double_processes() -> list[str]:
             text = " ".join(a.decode(errors="replace") for a in argv)
             if "double" in text and "serve" in text and "--run-id" in text and str(RUN) in (proc / "environ").read_bytes().decode(errors="replace"):
                 found.append(f"{proc.name}: {text}")
+    return found
+
+
+def descendants(root: int) -> list[int]:
+    """Every process below `root` (children, their children...), from /proc's parent links."""
+    children: dict[int, list[int]] = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(proc.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
     return found
 
 
@@ -205,6 +240,78 @@ def check_throttled_run(api: Api, state: dict[str, Any], timings: dict[str, floa
     return problems
 
 
+def check_killed_worker(api: Api, state: dict[str, Any], timings: dict[str, float]) -> list[str]:
+    import io
+
+    import pandas as pd
+    import signal
+
+    double = urls(state)["double"]
+    http("POST", f"{double}/_double/reset")
+    status, body = http("POST", f"{double}/_double/overrides", KILL_DOUBLE)
+    if status != 200:
+        return [f"could not shape the double: {status} {body}"]
+    try:
+        t0 = time.monotonic()
+        run_id = api.trigger(KILL_RUN)
+        log(f"triggered {run_id} with {KILL_RUN}; waiting for an evaluate task to be half-way")
+        victim, deadline = None, time.monotonic() + 240
+        while victim is None and time.monotonic() < deadline:
+            busy = [ti for ti in api.task_instances(run_id) if ti["task_id"].startswith("evaluate") and ti["state"] == "running"]
+            if busy and double_stats(state)["total_calls"] >= 40:
+                victim = busy[0]
+            else:
+                time.sleep(0.5)
+        if victim is None:
+            return [f"no evaluate task ran long enough to be killed: {api.task_states(run_id)}"]
+        worker = victim["hostname"]
+        answered_before = double_stats(state)["total_calls"]
+        pid = running().get(worker)
+        if pid is None:
+            return [f"task {_ti_name(victim)} runs on {worker!r}, which is not one of the started workers {list(WORKERS)}"]
+        # as if the host died: every process of that worker, also task processes outside its process group
+        doomed = descendants(pid)
+        killed_at = time.time()
+        os.killpg(pid, signal.SIGKILL)
+        for other in doomed:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(other, signal.SIGKILL)
+        log(f"SIGKILLed worker {worker} (process group {pid} and {len(doomed)} processes of it) while {_ti_name(victim)} ran; "
+            f"the double had answered {answered_before} calls")
+        run = api.wait(run_id, timeout_s=RUN_TIMEOUT_S + 300)
+        timings["killed-worker run"] = time.monotonic() - t0
+    finally:
+        http("POST", f"{double}/_double/overrides", {})
+    tis = api.task_instances(run_id)
+    log(f"{run_id}: {run['state']} in {timings['killed-worker run']:.0f}s; tasks: { {_ti_name(ti): ti['state'] for ti in tis} }")
+    if run["state"] != "success":
+        return [f"killed-worker run ended {run['state']}: { {_ti_name(ti): ti['state'] for ti in tis} }"]
+    problems = []
+    retried = next(ti for ti in tis if _ti_name(ti) == _ti_name(victim))
+    log(f"{_ti_name(victim)}: try {retried['try_number']} on {retried['hostname']}")
+    if retried["try_number"] < 2 or retried["hostname"] == worker:
+        problems.append(f"{_ti_name(victim)} was not retried on the other worker: try {retried['try_number']} on {retried['hostname']}")
+    s3 = s3_client(state)
+    for intent in KILL_RUN["intents"]:
+        key = f"eval/results/run_id={run_id}/config_id={KILL_RUN['configs'][0]}/intent={intent}.parquet"
+        frame = pd.read_parquet(io.BytesIO(s3.get_object(Bucket="mangaassist", Key=key)["Body"].read()))
+        doubled = int(frame["test_id"].duplicated().sum())
+        if len(frame) != KILL_RUN["limit"] or doubled:
+            problems.append(f"{key}: {len(frame)} rows ({doubled} doubled), expected {KILL_RUN['limit']} distinct cases")
+    stats = double_stats(state)
+    again = stats["asked_again"]
+    paid_twice = [a for a in again if a["answered_at"] < killed_at - IN_FLIGHT_MARGIN_S]
+    cases = len(KILL_RUN["intents"]) * KILL_RUN["limit"]
+    if stats["total_calls"] < cases:
+        problems.append(f"the double answered {stats['total_calls']} calls for {cases} cases")
+    log(f"the double received {stats['total_calls']} calls for {cases} cases ({stats['total_calls'] - cases} more: in flight at the kill, "
+        f"their answers never reached the worker); asked again after the double had sent the answer: {len(again)}, of which "
+        f"answered more than {IN_FLIGHT_MARGIN_S}s before the kill (paid twice): {len(paid_twice)}")
+    if paid_twice:
+        problems.append(f"{len(paid_twice)} call(s) answered before the kill were asked (and paid) again: {paid_twice[:3]}")
+    return problems
+
+
 def drop_deployment_data() -> None:
     """The test's database and broker db go with it (each test folder gets names of its own)."""
     import redis
@@ -231,6 +338,8 @@ def run_checks(keep: bool = False) -> int:
         problems += check_successful_run(api, state, timings)
         if not problems:
             problems += check_throttled_run(api, state, timings)
+        if not problems:
+            problems += check_killed_worker(api, state, timings)
     except DeployError as exc:
         problems.append(str(exc))
     finally:
@@ -245,5 +354,6 @@ def run_checks(keep: bool = False) -> int:
         print("deploy-test FAILED:\n  - " + "\n  - ".join(problems) + f"\n(logs: {RUN / 'logs'})", flush=True)
         return 1
     print("deploy-test passed: success on both workers within pool slots, routing in S3, the double service only; "
-          "a throttled run stopped at the gate with routing untouched", flush=True)
+          "a throttled run stopped at the gate with routing untouched; a run survived a SIGKILLed worker with every row "
+          "once and no answered call paid again", flush=True)
     return 0

@@ -114,8 +114,10 @@ def environment(state: dict[str, Any], *, init: bool = False) -> dict[str, str]:
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(state["ports"]["triggerer_logs"]),
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+        # a task whose worker died is failed (and retried elsewhere) after 30 s without a heartbeat, not Airflow's 300 s
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": os.environ.get("MANGAEVAL_DEPLOY_HEARTBEAT_TIMEOUT_S", "30"),
         "MANGAEVAL_EVALUATION_SCHEDULE": state.get("schedule", "0 2 * * *"),
-        "MANGAEVAL_DATA_DIR": str(RUN / "data"), "MANGAEVAL_CACHE_DIR": str(RUN / "data" / "cache"),
+        "MANGAEVAL_DATA_DIR": str(RUN / "data"), "MANGAEVAL_CACHE_URI": f"s3://{BUCKET}/cache/responses",
         "MANGAEVAL_RESULTS_URI": f"s3://{BUCKET}/eval", "MANGAEVAL_ROUTING_URI": f"s3://{BUCKET}/serving",
         "MANGAEVAL_EVENTS_URI": f"s3://{BUCKET}/events",
         "MANGAEVAL_AWS_CONN_ID": "aws_default", "MANGAEVAL_WAREHOUSE_CONN_ID": "mangaeval_warehouse",

@@ -186,5 +186,6 @@ def test_error_rows_are_counted_not_scored():
     scored = SCORER.score_frame(frame, [case])
     assert scored.loc[0, "passed"] == True and scored.loc[0, "quality_score"] == pytest.approx(1.0)  # noqa: E712
     assert all(pd.isna(scored.loc[1, c]) for c in ["quality_score", "passed", "score_relevance", "score_safety_policy"])
-    assert list(scored.columns[-11:]) == ["quality_score", "passed", *(f"score_{d}" for d in DIMENSIONS), "score_judge",
-                                          "judge_error", "critical_failure"]
+    assert list(scored.columns[-12:]) == ["quality_score", "passed", *(f"score_{d}" for d in DIMENSIONS), "score_judge",
+                                          "judge_error", "critical_failure", "answer_hash"]  # the hash of the text scored
+    assert pd.isna(scored.loc[1, "answer_hash"])  # an error row has no answer

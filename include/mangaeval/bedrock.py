@@ -78,6 +78,7 @@ class CallResult:
     error_code: str | None = None
     error_message: str | None = None
     attempts: int = 0
+    throttles: int = 0  # attempts the service refused for quota (ThrottlingException ...), retried or not
     first_token_ms: float | None = None  # streaming only: client time from sending the (last) attempt to its first text
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -133,16 +134,17 @@ class RetryingClient:
     def _with_retries(self, call: Callable[[], CallResult]) -> CallResult:
         """One model call with retries. Never raises for a model/service failure: returns an error result."""
         start = time.perf_counter()
-        attempts = transient_failures = model_failures = 0
+        attempts = transient_failures = model_failures = throttles = 0
         while True:
             attempts += 1
             try:
                 result = call()
-                result.attempts = attempts
+                result.attempts, result.throttles = attempts, throttles
                 result.wall_ms = (time.perf_counter() - start) * 1000.0
                 return result
             except Exception as exc:  # classified below; unknown errors are fatal, never retried blindly
                 code, message, retry_class = self._classify(exc)
+            throttles += code in THROTTLING_CODES
             if retry_class == "transient":
                 transient_failures += 1
                 can_retry = transient_failures < self.settings.max_attempts
@@ -152,7 +154,7 @@ class RetryingClient:
             else:
                 can_retry = False
             if not can_retry:
-                return CallResult(status="error", error_code=code, error_message=message, attempts=attempts,
+                return CallResult(status="error", error_code=code, error_message=message, attempts=attempts, throttles=throttles,
                                   wall_ms=(time.perf_counter() - start) * 1000.0)
             self._sleep(self._backoff(attempts - 1))
 

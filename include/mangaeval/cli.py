@@ -145,7 +145,8 @@ def cmd_double_serve(args: argparse.Namespace) -> int:
         raise MangaEvalError(f"--parent-pid {args.parent_pid}: no such process")
     profiles = load_profiles(args.profiles, overrides=parse_overrides(args.override or []))
     try:
-        server = make_server(host=args.host, port=args.port, seed=args.seed, time_scale=args.time_scale, profiles=profiles)
+        server = make_server(host=args.host, port=args.port, seed=args.seed, time_scale=args.time_scale, profiles=profiles,
+                             fixtures=args.fixtures, fixtures_miss=args.fixtures_miss)
     except OSError as exc:
         raise MangaEvalError(f"--host {args.host} --port {args.port}: cannot listen there ({exc.strerror or exc})") from None
     pidfile = args.pidfile or (pidfile_for(args.run_id) if args.run_id else None)
@@ -159,6 +160,9 @@ def cmd_double_serve(args: argparse.Namespace) -> int:
             write_pidfile(pidfile, server.url, args.run_id)
         lifetime = [f"stops after {args.idle_timeout:g} s without a request"] if args.idle_timeout else []
         lifetime += [f"stops when process {args.parent_pid} is gone"] if args.parent_pid else []
+        fixtures = server.double.script.fixtures
+        lifetime += [f"serving {len(fixtures.library.fixtures)} fixtures of {fixtures.library.path}, unknown prompts "
+                     f"{'generated' if fixtures.miss == 'generate' else 'refused'}"] if fixtures else []
         _say(f"model double listening on {server.url} ({len(profiles)} models, seed {args.seed}, time scale {args.time_scale}"
              f"{''.join('; ' + x for x in lifetime)})")
         watch_lifetime(server, idle_timeout_s=args.idle_timeout, parent_pid=args.parent_pid)
@@ -248,7 +252,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     out_dir = Path(args.out) / run_id
     with endpoint_for(args) as endpoints:
         client = BedrockClient(ClientSettings.from_env(**endpoints, backoff_base_s=args.retry_base_s))
-        settings = EngineSettings.from_files(use_cache=not args.no_cache, reuse_across_runs=args.reuse_answers, cache_dir=Path(args.cache_dir),
+        settings = EngineSettings.from_files(use_cache=not args.no_cache, reuse_across_runs=args.reuse_answers, cache_dir=args.cache_dir,
                                              stream=args.stream, concurrency_override=args.concurrency)
         engine = EvaluationEngine(client, catalog, settings)
         total = len(configs) * len(cases)
@@ -366,6 +370,30 @@ def cmd_score_results(args: argparse.Namespace) -> int:
         _print_json({"results": str(args.results), "dataset_version": dataset.version, "summary": summary})
     else:
         print(format_summary(summary))
+    return 0
+
+
+def cmd_score_calibrate(args: argparse.Namespace) -> int:
+    """Agreement of the scorer's gate (and the LLM judge, where it ran) with people's labels of a run's answers."""
+    from mangaeval.scoring import load_scoring_config
+    from mangaeval.scoring.calibration import calibrate, format_report, load_results, read_labels
+
+    config = load_scoring_config(args.scoring)
+    labels = read_labels(args.labels)
+    frame, where = load_results(args.results)
+    if args.rescore:  # today's scorer on the same answers: did a scorer change bring it closer to people?
+        from mangaeval.golden import load_dataset
+        from mangaeval.scoring import Scorer
+
+        versions = sorted(set(frame["dataset_version"].dropna())) if "dataset_version" in frame else []
+        if not args.dataset and len(versions) != 1:
+            raise MangaEvalError(f"{where}: --rescore needs one dataset version, found {versions}: give --dataset")
+        frame = Scorer(config).score_frame(frame, load_dataset(args.dataset or versions[0]).cases)
+    elif "passed" not in frame or not frame["passed"].notna().any():
+        raise MangaEvalError(f"{where}: the results are not scored: add --rescore (or run `mangaeval score results`)")
+    report = calibrate(labels, frame, config.gate, where, top=args.top)
+    report["rescored"] = bool(args.rescore)
+    _print_json(report) if args.json else print(format_report(report))
     return 0
 
 
@@ -626,6 +654,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--parent-pid", type=positive_int, metavar="PID", help="stop within a second of this process being gone")
     serve.add_argument("--pidfile", type=Path, help="record pid and url here while serving (read by `double stop`)")
     serve.add_argument("--run-id", help="the run this double serves; its pidfile defaults to data/double/RUN_ID.pid")
+    serve.add_argument("--fixtures", metavar="DIR", help="serve this fixture library (a folder or a version under include/fixtures) "
+                       "by model and prompt hash")
+    serve.add_argument("--fixtures-miss", choices=("generate", "refuse"), default="generate",
+                       help="with --fixtures: a prompt no fixture holds is answered by the generator (default) or refused "
+                            "(404 FixtureNotFoundException)")
     serve.set_defaults(func=cmd_double_serve)
     stop = double.add_parser("stop", help="stop a double by its pidfile or run id (a stale double of a killed run)")
     which = stop.add_mutually_exclusive_group(required=True)
@@ -646,7 +679,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "reuses what that run already paid for; a new run always asks again)")
     ev.add_argument("--reuse-answers", action="store_true", help="also reuse answers measured by earlier runs (rows record "
                     "reused_from; their latency is not reused)")
-    ev.add_argument("--cache-dir", default=str(DATA_DIR / "cache" / "responses"))
+    ev.add_argument("--cache-dir", default=str(DATA_DIR / "cache" / "responses"), help="response cache: a folder or s3://bucket/prefix")
     ev.add_argument("--config-file", type=Path)
     ev.add_argument("--run-id")
     ev.add_argument("--stream", action="store_true", help="use converse-stream instead of converse")
@@ -709,15 +742,29 @@ def build_parser() -> argparse.ArgumentParser:
     rescore.add_argument("--out", type=Path, help="write the scored rows to this Parquet file")
     rescore.add_argument("--json", action="store_true")
     rescore.set_defaults(func=cmd_score_results)
+    from mangaeval.argtypes import non_negative_int
+
+    calib = score.add_parser("calibrate", help="agreement of the scorer's gate and the judge with people's pass/fail labels")
+    calib.add_argument("--labels", required=True, type=Path, help="labels file: JSON Lines (or .csv), README 'Calibration against people'")
+    calib.add_argument("--results", required=True, metavar="PATH_OR_RUN_ID",
+                       help="the scored run the labels are of: a results Parquet file or folder, or a run id")
+    calib.add_argument("--rescore", action="store_true", help="score the answers with today's scorer instead of using the run's scores")
+    calib.add_argument("--dataset", help="with --rescore: dataset version or folder (default: the one recorded in the results)")
+    calib.add_argument("--scoring", type=Path, help="scoring policy file (gate; default include/config/scoring.yaml)")
+    calib.add_argument("--top", type=non_negative_int, default=10, help="disagreements listed (default %(default)s)")
+    calib.add_argument("--json", action="store_true")
+    calib.set_defaults(func=cmd_score_calibrate)
 
     from mangaeval.ab.cli import register as register_ab
     from mangaeval.canary.cli import register as register_canary
 
     from mangaeval.bench.cli import register as register_bench
+    from mangaeval.fixtures.cli import register as register_fixtures
 
     register_ab(sub)
     register_canary(sub)
     register_bench(sub)
+    register_fixtures(sub)
     return parser
 
 

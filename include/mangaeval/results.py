@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -10,6 +11,7 @@ import pyarrow as pa
 
 from mangaeval.clusters import with_cluster_ids
 from mangaeval.errors import MangaEvalError
+from mangaeval.text import normalize
 
 RESULT_SCHEMA = pa.schema([
     ("run_id", pa.string()),
@@ -47,16 +49,38 @@ RESULT_SCHEMA = pa.schema([
     ("score_judge", pa.float64()),
     ("judge_error", pa.string()),
     ("critical_failure", pa.string()),
-    # The case's cluster (mangaeval.clusters): cases sharing a query or a template are one piece of evidence. Last, so
-    # Redshift's COPY (columns by position) fits a table that gained it by ADD COLUMN. Files without it: test_id.
+    # The case's cluster (mangaeval.clusters): cases sharing a query or a template are one piece of evidence. Files
+    # without it are read with cluster = test_id. Before answer_hash, which the scorer keeps last.
     ("cluster_id", pa.string()),
+    # sha256 of the answer's normal form (answer_hash below); what a person's label names, so a label of an answer
+    # that has since changed is never counted against the new one. Empty on error rows (no answer).
+    ("answer_hash", pa.string()),
 ])
 RESULT_COLUMNS = RESULT_SCHEMA.names
 STATUSES = ("ok", "error")
 
 
+def answer_hash(text: str | None) -> str | None:
+    """The identity of an answer, the same everywhere (result rows, labels, calibration): sha256 hex of the text in
+    mangaeval.text.normalize's form (NFKC, case-folded, whitespace collapsed), so a difference no reader would
+    see (spacing, full-width digits) keeps the hash and any other edit changes it. None for no answer."""
+    if text is None or (not isinstance(text, str) and pd.isna(text)):
+        return None
+    return hashlib.sha256(normalize(str(text)).encode("utf-8")).hexdigest()
+
+
+def with_answer_hash(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with `answer_hash` computed from `response_text` on ok rows (empty on error rows)."""
+    statuses = frame["status"] if "status" in frame else pd.Series(["ok"] * len(frame), index=frame.index)
+    hashes = [answer_hash(text) if status == "ok" else None for status, text in zip(statuses, frame["response_text"])]
+    # Dropped and added again: the column goes last, where the layout has it.
+    return frame.drop(columns=["answer_hash"], errors="ignore").assign(answer_hash=pd.Series(pd.array(hashes, dtype="string[pyarrow]"), index=frame.index))
+
+
 def rows_to_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    table = pa.Table.from_pylist(list(rows), schema=RESULT_SCHEMA)
+    rows = [row if "answer_hash" in row or row.get("status") != "ok" else {**row, "answer_hash": answer_hash(row.get("response_text"))}
+            for row in rows]
+    table = pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)
     return table.to_pandas(types_mapper=pd.ArrowDtype)
 
 

@@ -96,6 +96,7 @@ FAULTS = (
     ("model_error_rate", 424, "ModelErrorException", "The system encountered an unexpected error during processing. Try your request again."),
     ("internal_error_rate", 500, "InternalServerException", "The server encountered an internal error while processing the request."),
 )
+QUOTA_EXCEEDED = FAULTS[0][1:]  # a used-up requests-per-minute quota is refused as any throttle is
 # The same faults as sagemaker-runtime InvokeEndpoint reports them (its service model's error names).
 SAGEMAKER_FAULTS = {
     "ThrottlingException": (400, "ThrottlingException", "Rate exceeded"),

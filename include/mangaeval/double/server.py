@@ -3,9 +3,12 @@ unmodified boto3 clients talk to it.
 
 Routes: POST /model/{modelId}/converse and /model/{modelId}/converse-stream (as Bedrock), POST
 /endpoints/{name}/invocations (as sagemaker-runtime, the chat-completions payload of the TGI/LMI containers),
-plus GET /_double/stats and POST /_double/reset for tests, and POST /_double/overrides (a JSON object of profile
-fields applied to every model from then on, e.g. {"throttle_rate": 1}; {} restores the profiles it started with):
-a deployment's double service is shaped at run time, as `--override` shapes it at start. It enforces the invocation rules of
+plus GET /_double/stats (calls, refusals, and the usage report with cost at catalog prices) and POST /_double/reset
+for tests, and POST /_double/overrides (a JSON object of profile fields applied to every model from then on, e.g.
+{"throttle_rate": 1}, and optionally "time_scale"; {} restores the profiles and time scale it started with): a
+deployment's double service is shaped at run time, as `--override` shapes it at start. /_double/fault-queue and
+/_double/prompt-overrides script single answers, and `--fixtures DIR` serves a fixture library (double/admin.py,
+double/fixtures.py). It enforces the invocation rules of
 include/config/models.yaml as the service does (unknown ids, bare ids of profile-only models, sampling parameters,
 maxTokens, malformed messages), and errors carry the service's HTTP status, `x-amzn-ErrorType` and wording, so
 botocore raises the same exception classes with the same messages it raises against AWS.
@@ -30,10 +33,13 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import unquote
 
+from mangaeval.double.admin import ScriptedResponses
 from mangaeval.double.eventstream import encode_event, encode_exception
 from mangaeval.double.profiles import Profile, load_profiles
-from mangaeval.double.responder import (SAGEMAKER_FAULTS, DoubleError, DoubleReply, draw_error, draw_outcome, request_digest,
+from mangaeval.double.quota import QuotaMeter
+from mangaeval.double.responder import (QUOTA_EXCEEDED, SAGEMAKER_FAULTS, DoubleError, DoubleReply, draw_error, draw_outcome, request_digest,
                                         resolve_invocation, respond, validate)
+from mangaeval.double.usage import UsageMeter
 from mangaeval.models import ModelSpec, load_model_catalog
 from mangaeval.sagemaker import converse_request
 
@@ -59,6 +65,18 @@ class ModelDouble:
     last_activity: float = field(default_factory=time.monotonic)
     base_profiles: dict[str, Profile] | None = None  # as started (set_overrides applies on top of these)
     live_overrides: dict[str, float] = field(default_factory=dict)
+    base_time_scale: float | None = None  # as started (an override of time_scale applies until the next overrides)
+    quota: QuotaMeter = field(default_factory=QuotaMeter)  # profiles' quota_rpm, and what was served per minute
+    # Requests asked again after the double had delivered their answer (Converse): what a client paid twice. Each
+    # entry: when the first answer went out and when the same request came again (wall clock, seconds).
+    answered_at: dict[str, float] = field(default_factory=dict)
+    asked_again: list[dict[str, float]] = field(default_factory=list)
+    script: ScriptedResponses | None = None  # forced faults, prompt overrides, fixtures (double/admin.py)
+    usage: UsageMeter = field(default_factory=UsageMeter)
+
+    def __post_init__(self) -> None:
+        if self.script is None:
+            self.script = ScriptedResponses(self.catalog)
 
     def set_overrides(self, overrides: dict[str, Any]) -> dict[str, float]:
         """Profile fields applied to every model from now on ({} restores the started profiles); ConfigError if bad."""
@@ -69,6 +87,10 @@ class ModelDouble:
 
         if not isinstance(overrides, dict):
             raise ConfigError([f"overrides: expected a JSON object of profile fields, got {type(overrides).__name__}"])
+        overrides = dict(overrides)
+        time_scale = overrides.pop("time_scale", None)  # not a profile field: the double's own clock
+        if time_scale is not None and (problem := field_problem("time_scale", time_scale)):
+            raise ConfigError([problem])
         problems = [f"unknown profile field '{k}' (one of {', '.join(NUMERIC_FIELDS)})" for k in overrides if k not in NUMERIC_FIELDS]
         problems += [p for k, v in overrides.items() if k in NUMERIC_FIELDS for p in [field_problem(k, v)] if p]
         if problems:
@@ -76,8 +98,13 @@ class ModelDouble:
         with self.lock:
             if self.base_profiles is None:
                 self.base_profiles = dict(self.profiles)
+            if self.base_time_scale is None:
+                self.base_time_scale = self.time_scale
             self.profiles = {m: replace(p, **overrides) for m, p in self.base_profiles.items()}
+            self.time_scale = self.base_time_scale if time_scale is None else float(time_scale)
             self.live_overrides = {k: float(v) for k, v in overrides.items()}
+            if time_scale is not None:
+                self.live_overrides["time_scale"] = float(time_scale)
             return dict(self.live_overrides)
 
     @contextlib.contextmanager
@@ -118,6 +145,8 @@ class ModelDouble:
     def _answer(self, counted_as: str, spec: ModelSpec | None, refused: DoubleError | None, body: dict[str, Any]) -> DoubleError | DoubleReply:
         digest = request_digest(counted_as, body)
         with self.lock:
+            if digest in self.answered_at:
+                self.asked_again.append({"answered_at": self.answered_at[digest], "asked_at": time.time()})
             self.calls[counted_as] += 1
             self.occurrences[digest] += 1
             occurrence = self.occurrences[digest]
@@ -129,13 +158,25 @@ class ModelDouble:
                 self.refused[refused.error_type] += 1
             return refused
         profile = self.profiles[spec.model_id]
-        error = draw_error(profile, self.seed, digest, occurrence)
-        if error:
-            if error.error_type == "ModelTimeoutException":
-                self.sleep_ms(profile.first_token_ms * 2)
-            return error
-        outcome = draw_outcome(profile, self.seed, digest, occurrence)
-        return respond(profile, spec.model_id, body, self.seed, cold=call_index <= profile.cold_start_calls, outcome=outcome)
+        if not self.quota.admit(spec.model_id, profile.quota_rpm):
+            return DoubleError(*QUOTA_EXCEEDED)
+        result = self.script.answer(spec, profile, body)  # None: not scripted, generate
+        if result is None:
+            result = draw_error(profile, self.seed, digest, occurrence)
+        if result is None:
+            outcome = draw_outcome(profile, self.seed, digest, occurrence)
+            result = respond(profile, spec.model_id, body, self.seed, cold=call_index <= profile.cold_start_calls, outcome=outcome)
+        if isinstance(result, DoubleReply):
+            self.usage.record(spec.model_id, result.input_tokens, result.output_tokens)
+        elif result.error_type == "ModelTimeoutException":
+            self.sleep_ms(profile.first_token_ms * 2)
+        return result
+
+    def mark_answered(self, counted_as: str, body: dict[str, Any]) -> None:
+        """The answer to this request has been written to the client."""
+        digest = request_digest(counted_as, body)
+        with self.lock:
+            self.answered_at.setdefault(digest, time.time())
 
     def sleep_ms(self, ms: float) -> None:
         if self.time_scale > 0 and ms > 0:
@@ -143,8 +184,10 @@ class ModelDouble:
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
-            return {"calls": dict(self.calls), "total_calls": sum(self.calls.values()), "refused": dict(self.refused),
-                    "overrides": dict(self.live_overrides)}
+            doc = {"calls": dict(self.calls), "total_calls": sum(self.calls.values()), "refused": dict(self.refused),
+                   "overrides": dict(self.live_overrides), "per_minute": self.quota.snapshot(), "in_flight": self.in_flight,
+                   "asked_again": list(self.asked_again)}
+        return doc | {"usage": self.usage.report(self.catalog), "scripted": self.script.stats()}
 
     def reset(self) -> None:
         with self.lock:
@@ -152,6 +195,11 @@ class ModelDouble:
             self.model_calls.clear()
             self.refused.clear()
             self.occurrences.clear()
+            self.answered_at.clear()
+            self.asked_again.clear()
+        self.quota.reset()
+        self.usage.reset()
+        self.script.reset()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -184,8 +232,14 @@ class _Handler(BaseHTTPRequestHandler):
         with self.double.activity():
             self._post()
 
+    def do_DELETE(self) -> None:
+        with self.double.activity():
+            self._send_json(*(self.double.script.handle("DELETE", self.path, b"") or (404, {"message": f"no route {self.path}"})))
+
     def _get(self) -> None:
-        if self.path == "/_double/stats":
+        if (admin := self.double.script.handle("GET", self.path, b"")) is not None:
+            self._send_json(*admin)
+        elif self.path == "/_double/stats":
             self._send_json(200, self.double.stats())
         elif self.path == "/ping":
             self._send_json(200, {"status": "ok"})
@@ -195,6 +249,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _post(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if (admin := self.double.script.handle("POST", self.path, raw)) is not None:
+            self._send_json(*admin)
+            return
         if self.path == "/_double/reset":
             self.double.reset()
             self._send_json(200, {"status": "reset"})
@@ -235,6 +292,7 @@ class _Handler(BaseHTTPRequestHandler):
                           "totalTokens": result.input_tokens + result.output_tokens},
                 "metrics": {"latencyMs": result.latency_ms},
             })
+            self.double.mark_answered(model_id, body)
         else:
             self._stream(result)
 
@@ -309,9 +367,18 @@ class DoubleHTTPServer(ThreadingHTTPServer):
 
 
 def make_server(host: str = "127.0.0.1", port: int = 0, seed: int = 0, time_scale: float = 1.0,
-                profiles: dict[str, Profile] | None = None, catalog: dict[str, ModelSpec] | None = None) -> DoubleHTTPServer:
-    return DoubleHTTPServer((host, port), ModelDouble(profiles or load_profiles(), catalog or load_model_catalog(),
-                                                      seed=seed, time_scale=time_scale))
+                profiles: dict[str, Profile] | None = None, catalog: dict[str, ModelSpec] | None = None,
+                fixtures: Path | str | None = None, fixtures_miss: str = "generate") -> DoubleHTTPServer:
+    """`fixtures`: a fixture library folder (or version) to serve by prompt hash; `fixtures_miss`: what an unknown
+    prompt gets ("generate" or "refuse"). A bad library raises FixtureError before anything listens."""
+    catalog = catalog or load_model_catalog()
+    served = None
+    if fixtures is not None:
+        from mangaeval.double.fixtures import FixtureServer
+
+        served = FixtureServer.from_path(fixtures, fixtures_miss, catalog)
+    return DoubleHTTPServer((host, port), ModelDouble(profiles or load_profiles(), catalog, seed=seed, time_scale=time_scale,
+                                                      script=ScriptedResponses(catalog, served)))
 
 
 class DoubleInThread:
@@ -476,9 +543,12 @@ class DoubleProcess:
     (--parent-pid) and stops within a second of it being gone, even when we are SIGKILLed and __exit__ never runs."""
 
     def __init__(self, seed: int = 0, time_scale: float = 1.0, overrides: list[str] | None = None,
-                 profiles_path: Path | None = None, idle_timeout_s: float | None = None):
+                 profiles_path: Path | None = None, idle_timeout_s: float | None = None, fixtures: Path | None = None,
+                 fixtures_miss: str = "generate"):
         self.args = [sys.executable, "-m", "mangaeval.cli", "double", "serve", "--port", "0",
                      "--seed", str(seed), "--time-scale", str(time_scale)]
+        if fixtures is not None:
+            self.args += ["--fixtures", str(fixtures), "--fixtures-miss", fixtures_miss]
         for pair in overrides or []:
             self.args += ["--override", pair]
         if profiles_path:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from mangaeval.bedrock import BedrockClient, CallResult
 from mangaeval.engine.cache import ResponseCache, cache_key
+from mangaeval.engine.concurrency import LocalConcurrency
 from mangaeval.engine.ratelimit import ModelRateLimiter, Quota, load_quotas
 from mangaeval.golden import GoldenCase
 from mangaeval.errors import ConfigError
@@ -29,15 +30,20 @@ from mangaeval.text import estimate_tokens
 class EngineSettings:
     use_cache: bool = True  # the run's own cache: its retries and reruns pay for no call twice
     reuse_across_runs: bool = False  # also take answers measured by other runs (rows record reused_from)
-    cache_dir: Path | None = None
+    cache_dir: str | Path | None = None  # a folder or s3://bucket/prefix
     stream: bool = False
     default_quota: Quota = field(default_factory=Quota)
     quotas: dict[str, Quota] = field(default_factory=dict)
     concurrency_override: int | None = None  # one limit for every model (benchmarks, small runs)
+    adaptive_concurrency: bool = True  # throttled calls lower a model's calls in flight (AIMD, engine/concurrency.py)
+    shared_quota_url: str | None = None  # Redis holding the quotas for every worker (engine/shared_limits.py)
 
     @classmethod
     def from_files(cls, **kwargs: Any) -> "EngineSettings":
+        from mangaeval.engine.shared_limits import shared_quota_url
+
         default, per_model = load_quotas()
+        kwargs.setdefault("shared_quota_url", shared_quota_url())
         return cls(default_quota=default, quotas=per_model, **kwargs)
 
     def quota_for(self, model_id: str) -> Quota:
@@ -53,7 +59,8 @@ class RunStats:
     cache_hits: int = 0
     ok: int = 0
     errors: int = 0
-    throttle_wait_s: float = 0.0
+    throttled: int = 0  # attempts refused by the service's quota
+    throttle_wait_s: float = 0.0  # waiting for our own quotas and calls-in-flight limit
     elapsed_s: float = 0.0
     error_codes: Counter = field(default_factory=Counter)
 
@@ -66,13 +73,40 @@ class EvaluationEngine:
         self.invoker = ModelInvoker(client, catalog, sagemaker)
         self.settings = settings or EngineSettings()
         self.cache = ResponseCache(self.settings.cache_dir) if self.settings.use_cache and self.settings.cache_dir else None
-        self._limiters: dict[str, ModelRateLimiter] = {}
+        self._limiters: dict[str, Any] = {}
+        self._gates: dict[str, Any] = {}
         self._stats_lock = threading.Lock()
+        self._redis = None
+        if self.settings.shared_quota_url:
+            from mangaeval.engine.shared_limits import redis_client
 
-    def _limiter(self, model_id: str) -> ModelRateLimiter:
-        if model_id not in self._limiters:
-            self._limiters[model_id] = ModelRateLimiter(self.settings.quota_for(model_id))
-        return self._limiters[model_id]
+            self._redis = redis_client(self.settings.shared_quota_url)
+
+    def _limiter(self, model_id: str) -> Any:
+        """Requests/min and tokens/min for the model: this process's, or every worker's (Redis)."""
+        with self._stats_lock:
+            if model_id not in self._limiters:
+                quota = self.settings.quota_for(model_id)
+                if self._redis is not None:
+                    from mangaeval.engine.shared_limits import SharedRateLimiter
+
+                    self._limiters[model_id] = SharedRateLimiter(self._redis, model_id, quota)
+                else:
+                    self._limiters[model_id] = ModelRateLimiter(quota)
+            return self._limiters[model_id]
+
+    def _gate(self, model_id: str) -> Any:
+        """Calls in flight for the model, adapted to throttling: this process's, or every worker's (Redis)."""
+        with self._stats_lock:
+            if model_id not in self._gates:
+                ceiling, adaptive = self.settings.quota_for(model_id).concurrency, self.settings.adaptive_concurrency
+                if self._redis is not None:
+                    from mangaeval.engine.shared_limits import SharedConcurrency
+
+                    self._gates[model_id] = SharedConcurrency(self._redis, model_id, ceiling, adaptive)
+                else:
+                    self._gates[model_id] = LocalConcurrency(ceiling, adaptive=adaptive)
+            return self._gates[model_id]
 
     def _call(self, config: ModelConfig, request: dict[str, Any], stats: RunStats, run_id: str) -> tuple[CallResult, str | None]:
         """(result, where its answer came from): None = called now, else the run whose call it reuses."""
@@ -88,12 +122,20 @@ class EvaluationEngine:
         limiter = self._limiter(config.model_id)
         prompt_text = "".join(b.get("text", "") for part in (request["system"], *[m["content"] for m in request["messages"]]) for b in part)
         reserved = estimate_tokens(prompt_text) + config.max_tokens
-        waited = limiter.acquire(reserved)
-        result = self.invoker.call(config, request, stream=self.settings.stream)
+        gate = self._gate(config.model_id)
+        waited, slot = gate.enter()
+        try:
+            waited += limiter.acquire(reserved)
+            result = self.invoker.call(config, request, stream=self.settings.stream)
+        except BaseException:
+            gate.exit(slot, False)
+            raise
+        gate.exit(slot, result.throttles > 0)
         used = (result.input_tokens or 0) + (result.output_tokens or 0) if result.status == "ok" else 0
         limiter.settle(reserved, used)
         with self._stats_lock:
             stats.calls_made += result.attempts
+            stats.throttled += result.throttles
             stats.throttle_wait_s += waited
         if key and result.status == "ok":
             self.cache.put(key, {"text": result.text, "input_tokens": result.input_tokens, "output_tokens": result.output_tokens,

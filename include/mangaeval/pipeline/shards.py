@@ -4,7 +4,6 @@ chunked so no mapped task exceeds Airflow's `max_map_length`; and running one sh
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 from mangaeval.pipeline.params import RunPlan
@@ -38,7 +37,7 @@ def chunks_by_tier(shards: list[dict[str, Any]], max_map_length: int) -> dict[st
 
 
 def run_shard(shard: dict[str, Any], plan: RunPlan, run_id: str, results_root: str, endpoint_url: str | None,
-              cache_dir: Path, sagemaker_endpoint_url: str | None = None) -> dict[str, Any]:
+              cache_uri: str, sagemaker_endpoint_url: str | None = None) -> dict[str, Any]:
     """Evaluate and score one (configuration, intent); write its Parquet; return its URI and counts.
 
     The response cache is the run's own (a retried shard pays for no call twice; a new run asks again), unless the
@@ -54,7 +53,7 @@ def run_shard(shard: dict[str, Any], plan: RunPlan, run_id: str, results_root: s
     dataset = load_dataset(plan.dataset_version)
     cases = sample_cases([c for c in dataset.cases if c.intent == shard["intent"]], plan.limit, plan.sample_seed)  # as the plan counted
     client = BedrockClient(ClientSettings.from_env(endpoint_url=endpoint_url, sagemaker_endpoint_url=sagemaker_endpoint_url))
-    settings = EngineSettings.from_files(use_cache=plan.use_cache, reuse_across_runs=plan.reuse_answers, cache_dir=Path(cache_dir))
+    settings = EngineSettings.from_files(use_cache=plan.use_cache, reuse_across_runs=plan.reuse_answers, cache_dir=str(cache_uri))
     frame, stats = EvaluationEngine(client, load_model_catalog(), settings).evaluate(
         [config], cases, run_id=run_id, dataset_version=dataset.version)
     frame = Scorer().score_frame(frame, cases)

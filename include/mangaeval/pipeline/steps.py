@@ -19,8 +19,10 @@ def plan_run(params: dict[str, Any], current_config_ids: list[str] | None = None
     """Validate trigger parameters into a plan (ParamError before any model is called)."""
     from mangaeval.golden import load_dataset, sample_cases
     from mangaeval.pipeline.params import validate_params
+    from mangaeval.pipeline.topology import check_topology
 
     plan = validate_params(params, extra_config_ids=current_config_ids)
+    check_topology(configured_endpoint(), plan.use_cache)  # a distributed executor needs shared endpoint, stores, warehouse
     dataset = load_dataset(plan.dataset_version)
     cases = dataset.by_intent()
     doc = plan.to_dict()
@@ -94,13 +96,13 @@ def evaluate_chunk(chunk: list[dict[str, Any]], plan_doc: dict[str, Any], run_id
                    sagemaker_endpoint_url: str | None = None) -> list[dict[str, Any]]:
     from mangaeval.pipeline.params import RunPlan
     from mangaeval.pipeline.shards import run_shard
-    from mangaeval.pipeline.storage import default_results_root
+    from mangaeval.pipeline.storage import default_cache_uri, default_results_root
 
     plan = RunPlan.from_dict(plan_doc)
-    cache_dir = Path(os.environ.get("MANGAEVAL_CACHE_DIR", DATA_DIR / "cache" / "responses"))
+    cache_uri = default_cache_uri()
     results = []
     for shard in chunk:
-        result = run_shard(shard, plan, run_id, default_results_root(), endpoint_url, cache_dir, sagemaker_endpoint_url)
+        result = run_shard(shard, plan, run_id, default_results_root(), endpoint_url, cache_uri, sagemaker_endpoint_url)
         log.info("shard %s/%s: %s rows (%s ok, %s error), %s model calls, %s cache hits -> %s", result["config_id"],
                  result["intent"], result["rows"], result["ok"], result["errors"], result["model_calls"], result["cache_hits"], result["uri"])
         results.append(result)

@@ -22,6 +22,14 @@ def default_results_root() -> str:
     return os.environ.get("MANGAEVAL_RESULTS_URI", str(DATA_DIR))
 
 
+def default_cache_uri() -> str:
+    """Where the response cache lives: MANGAEVAL_CACHE_URI (a folder or s3://bucket/prefix), else
+    MANGAEVAL_CACHE_DIR; else beside the results (`<results>/cache/responses`), so an s3:// results root puts the
+    cache where every worker reaches it."""
+    explicit = os.environ.get("MANGAEVAL_CACHE_URI") or os.environ.get("MANGAEVAL_CACHE_DIR")
+    return explicit or f"{default_results_root().rstrip('/')}/cache/responses"
+
+
 def shard_uri(root: str, run_id: str, config_id: str, intent: str) -> str:
     return f"{root.rstrip('/')}/results/run_id={run_id}/config_id={config_id}/intent={intent}.parquet"
 

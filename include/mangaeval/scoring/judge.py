@@ -21,6 +21,7 @@ from mangaeval.golden import GoldenCase
 from mangaeval.models import ModelConfig, ModelSpec
 from mangaeval.paths import PROMPTS_DIR
 from mangaeval.prompts import LANGUAGE_NAMES, inference_config
+from mangaeval.scoring.agreement import cohen_kappa, pass_fail_agreement
 
 JUDGE_PROMPTS_DIR = PROMPTS_DIR / "judge" / "v2"  # the rubric is versioned like the bot's prompts (v2: unchecked claims)
 VERDICTS = ("pass", "fail")
@@ -135,17 +136,7 @@ class Judge:
         return frame
 
 
-def _kappa(rules: list[bool], judge: list[bool]) -> float | None:
-    """Cohen's kappa of two pass/fail raters (None when chance agreement is total, e.g. both always pass)."""
-    n = len(rules)
-    if not n:
-        return None
-    observed = sum(r == j for r, j in zip(rules, judge)) / n
-    p_r, p_j = sum(rules) / n, sum(judge) / n
-    expected = p_r * p_j + (1 - p_r) * (1 - p_j)
-    if expected >= 1.0:
-        return None
-    return (observed - expected) / (1 - expected)
+_kappa = cohen_kappa  # the name this module's callers and tests know
 
 
 def rules_passed(row: Any, weights: dict[str, float], gate: float, cap: float) -> bool:
@@ -169,11 +160,7 @@ def agreement(frame: pd.DataFrame, config: Any) -> dict[str, Any]:
         pairs.setdefault(str(row["config_id"]), []).append((rule, judged))
 
     def block(items: list[tuple[bool, bool]]) -> dict[str, Any]:
-        rules, judge = [r for r, _ in items], [j for _, j in items]
-        n = len(items)
-        return {"n": n, "agreement": (sum(r == j for r, j in items) / n) if n else None, "kappa": _kappa(rules, judge),
-                "both_pass": sum(r and j for r, j in items), "both_fail": sum(not r and not j for r, j in items),
-                "rules_pass_judge_fail": sum(r and not j for r, j in items), "rules_fail_judge_pass": sum(j and not r for r, j in items)}
+        return pass_fail_agreement([r for r, _ in items], [j for _, j in items], "rules", "judge")
 
     everything = [p for items in pairs.values() for p in items]
     return {"overall": block(everything), "per_config": {k: block(v) for k, v in sorted(pairs.items())},
@@ -184,7 +171,8 @@ def format_agreement(report: dict[str, Any]) -> str:
     def line(name: str, b: dict[str, Any]) -> str:
         if not b["n"]:
             return f"  {name:<16} no rows judged"
-        kappa = "-" if b["kappa"] is None else f"{b['kappa']:.2f}"
+        kappa = "-" if b["kappa"] is None else f"{b['kappa']:.2f}" + (
+            "" if b["kappa_low"] is None else f" [{b['kappa_low']:.2f}, {b['kappa_high']:.2f}]")
         return (f"  {name:<16} n={b['n']:<5} agree {b['agreement']:.1%}  kappa {kappa}  "
                 f"(both pass {b['both_pass']}, both fail {b['both_fail']}, rules pass/judge fail {b['rules_pass_judge_fail']}, "
                 f"rules fail/judge pass {b['rules_fail_judge_pass']})")

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from mangaeval.golden import GoldenCase
 from mangaeval.intents import load_intents
-from mangaeval.results import RESULT_SCHEMA
+from mangaeval.results import RESULT_SCHEMA, with_answer_hash
 from mangaeval.scoring import dimensions as dim
 from mangaeval.scoring.config import DIMENSIONS, ScoringConfig, load_scoring_config
 from mangaeval.scoring.facts import grounding_facts
@@ -125,4 +125,5 @@ class Scorer:
         schema = pa.schema([RESULT_SCHEMA.field(c) for c in SCORE_COLUMNS])
         scored = pa.Table.from_pylist(rows, schema=schema).to_pandas(types_mapper=pd.ArrowDtype)
         scored.index = frame.index
-        return pd.concat([frame.drop(columns=[c for c in SCORE_COLUMNS if c in frame]), scored], axis=1)
+        # The hash of the very text scored, so a person's label of it can be matched (scoring.calibration).
+        return with_answer_hash(pd.concat([frame.drop(columns=[c for c in SCORE_COLUMNS if c in frame]), scored], axis=1))

@@ -30,7 +30,8 @@ REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
     "grounding": dict,
     "expected": dict,
 }
-OPTIONAL_FIELDS: dict[str, type] = {"tags": list, "source": str, "provenance": dict}  # source/provenance: imported cases
+OPTIONAL_FIELDS: dict[str, type] = {"tags": list, "source": str, "provenance": dict,  # source/provenance: imported cases
+                                    "cluster": str}  # cases that are one piece of evidence (mangaeval.clusters)
 EXPECTED_FIELDS: dict[str, type] = {"must_contain": list, "must_not_contain": list, "reference_answer": str}
 
 
@@ -47,6 +48,7 @@ class GoldenCase:
     tags: list[str] = field(default_factory=list)
     source: str = ""  # "production" for cases imported from logs (`mangaeval golden import`)
     provenance: dict[str, Any] | None = None  # where an imported case came from: file, line, conversation
+    cluster: str = ""  # explicit cluster (e.g. the template a generator made it from); else derived from the query
 
     @property
     def must_contain(self) -> list[str]:
@@ -68,6 +70,8 @@ class GoldenCase:
             doc["source"] = self.source
         if self.provenance is not None:
             doc["provenance"] = self.provenance
+        if self.cluster:
+            doc["cluster"] = self.cluster
         return doc
 
 
@@ -108,6 +112,8 @@ def _check_case(doc: Any, where: str, known_intents: tuple[str, ...], file_inten
         problems.append(f"{where}: field 'test_id' is empty")
     if isinstance(doc.get("query"), str) and not doc["query"].strip():
         problems.append(f"{where}: field 'query' is empty")
+    if isinstance(doc.get("cluster"), str) and not doc["cluster"].strip():
+        problems.append(f"{where}: field 'cluster' is empty (leave it out to derive the cluster from the query)")
     intent = doc.get("intent")
     if isinstance(intent, str):
         if intent not in known_intents:
@@ -192,6 +198,7 @@ def read_cases(path: Path, seen_ids: dict[str, str] | None = None) -> tuple[list
                 tags=list(doc.get("tags", [])),
                 source=doc.get("source", ""),
                 provenance=doc.get("provenance"),
+                cluster=doc.get("cluster", ""),
             )
         )
     return cases, problems

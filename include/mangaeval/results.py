@@ -9,6 +9,7 @@ from typing import Any, Iterable
 import pandas as pd
 import pyarrow as pa
 
+from mangaeval.clusters import with_cluster_ids
 from mangaeval.errors import MangaEvalError
 from mangaeval.text import normalize
 
@@ -48,6 +49,9 @@ RESULT_SCHEMA = pa.schema([
     ("score_judge", pa.float64()),
     ("judge_error", pa.string()),
     ("critical_failure", pa.string()),
+    # The case's cluster (mangaeval.clusters): cases sharing a query or a template are one piece of evidence. Files
+    # without it are read with cluster = test_id. Before answer_hash, which the scorer keeps last.
+    ("cluster_id", pa.string()),
     # sha256 of the answer's normal form (answer_hash below); what a person's label names, so a label of an answer
     # that has since changed is never counted against the new one. Empty on error rows (no answer).
     ("answer_hash", pa.string()),
@@ -104,7 +108,7 @@ def read_results(path: Path) -> pd.DataFrame:
             frame = pd.read_parquet(f, dtype_backend="pyarrow")
         except (OSError, pa.ArrowException) as exc:
             raise ResultsError(f"{f}: not a readable Parquet file ({exc})") from None
-        frames.append(conform_types(frame, str(f)))
+        frames.append(with_cluster_ids(conform_types(frame, str(f))))
     return pd.concat(frames, ignore_index=True)
 
 

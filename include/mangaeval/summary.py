@@ -1,31 +1,24 @@
 """Per configuration x intent summary of a result frame: tokens, cost, latency percentiles, errors, and
-mean quality and pass rate with 95% bootstrap confidence intervals."""
+mean quality and pass rate with 95% cluster-bootstrap confidence intervals (whole clusters resampled:
+mangaeval.clusters, mangaeval.cluster_stats), with the number of clusters beside the number of scored cases."""
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import bootstrap
+
+from mangaeval.cluster_stats import cluster_bootstrap_ci
+from mangaeval.clusters import with_cluster_ids
 
 ALL_INTENTS = "ALL"
-BOOTSTRAP_RESAMPLES = 2000
-BOOTSTRAP_SEED = 20261122
 
 
-def bootstrap_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float | None, float | None]:
-    """Percentile bootstrap CI of the mean (seeded, so a summary is reproducible); None below two values."""
-    if values.size < 2:
-        return None, None
-    if np.all(values == values[0]):  # every resample has the same mean
-        return float(values[0]), float(values[0])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = bootstrap((values,), np.mean, confidence_level=confidence, n_resamples=BOOTSTRAP_RESAMPLES,
-                           method="percentile", rng=np.random.default_rng(BOOTSTRAP_SEED))
-    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+def bootstrap_ci(values: np.ndarray, clusters: Any = None, confidence: float = 0.95) -> tuple[float | None, float | None]:
+    """Percentile bootstrap CI of the mean resampling whole clusters (each value its own without `clusters`), seeded so
+    a summary is reproducible; None below two clusters."""
+    return cluster_bootstrap_ci(values, clusters, confidence)
 
 
 def _quality_summary(ok: pd.DataFrame) -> dict[str, Any]:
@@ -34,10 +27,12 @@ def _quality_summary(ok: pd.DataFrame) -> dict[str, Any]:
     scored = ok[ok["quality_score"].notna()]
     quality = scored["quality_score"].astype("float64").to_numpy()
     passed = scored["passed"].astype("bool").astype("float64").to_numpy()
-    q_low, q_high = bootstrap_ci(quality)
-    p_low, p_high = bootstrap_ci(passed)
+    clusters = scored["cluster_id"].astype(object).to_numpy()
+    q_low, q_high = bootstrap_ci(quality, clusters)
+    p_low, p_high = bootstrap_ci(passed, clusters)
     return {
         "scored": int(quality.size),
+        "clusters": int(len(set(clusters))),
         "mean_quality": float(quality.mean()) if quality.size else None,
         "mean_quality_ci95": [q_low, q_high],
         "pass_rate": float(passed.mean()) if passed.size else None,
@@ -73,6 +68,7 @@ def _group_summary(group: pd.DataFrame) -> dict[str, Any]:
 
 def summarize(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """One row per (config, intent), then one per config over all intents (intent = 'ALL')."""
+    frame = with_cluster_ids(frame)  # results from before clusters: each case its own
     rows: list[dict[str, Any]] = []
     for (config_id, intent), group in frame.groupby(["config_id", "intent"], sort=True):
         rows.append({"config_id": config_id, "intent": intent, **_group_summary(group)})
@@ -91,8 +87,9 @@ def format_summary(rows: list[dict[str, Any]]) -> str:
     if "mean_quality" in table:
         table["quality [95% CI]"] = [_with_ci(m, ci, "{:.3f}") for m, ci in zip(table["mean_quality"], table["mean_quality_ci95"])]
         table["pass [95% CI]"] = [_with_ci(m, ci, "{:.0%}") for m, ci in zip(table["pass_rate"], table["pass_rate_ci95"])]
-        columns += ["quality [95% CI]", "pass [95% CI]"]
-        names += ["quality [95% CI]", "pass [95% CI]"]
+        table["cases/clusters"] = [f"{s}/{g}" for s, g in zip(table["scored"], table["clusters"])]
+        columns += ["cases/clusters", "quality [95% CI]", "pass [95% CI]"]
+        names += ["cases/clusters", "quality [95% CI]", "pass [95% CI]"]
     shown = table[columns].copy()
     shown.columns = names
     formats = {"in_tok": "{:.0f}", "out_tok": "{:.0f}", "cost/call $": "{:.6f}", "total $": "{:.4f}",

@@ -28,9 +28,9 @@ def quality_cost(rows: list[dict[str, Any]], title: str) -> go.Figure:
     fig.add_trace(go.Scatter(
         name="configurations", x=[r["mean_cost_usd"] for r in measured], y=[r["mean_quality"] for r in measured],
         mode="markers+text", text=[r["config_id"] for r in measured], textposition="top center",
-        customdata=[[r["latency_p95_ms"], r["pass_rate"], r["config_id"]] for r in measured],
+        customdata=[[r["latency_p95_ms"], r["pass_rate"], r["config_id"], r.get("scored"), r.get("clusters")] for r in measured],
         hovertemplate="%{customdata[2]}<br>quality %{y:.3f}<br>cost $%{x:.6f}<br>P95 %{customdata[0]:.0f} ms"
-                      "<br>pass rate %{customdata[1]:.1%}<extra></extra>",
+                      "<br>pass rate %{customdata[1]:.1%}<br>%{customdata[3]} cases in %{customdata[4]} clusters<extra></extra>",
         error_y=dict(type="data", symmetric=False,
                      array=[(r["quality_ci_high"] - r["mean_quality"]) if r.get("quality_ci_high") is not None else 0 for r in measured],
                      arrayminus=[(r["mean_quality"] - r["quality_ci_low"]) if r.get("quality_ci_low") is not None else 0 for r in measured],
@@ -46,7 +46,7 @@ def quality_cost(rows: list[dict[str, Any]], title: str) -> go.Figure:
         fig.add_trace(go.Scatter(name=name, x=[r["mean_cost_usd"] for r in picked], y=[r["mean_quality"] for r in picked],
                                  mode="markers", marker=dict(symbol=symbol, size=26 if flag == "is_current" else 18, color=color,
                                                              line=dict(width=2, color=color)), hoverinfo="skip"))
-    fig.update_layout(title=title, xaxis_title="mean cost per call (USD)", yaxis_title="mean quality (0-1, 95% CI)",
+    fig.update_layout(title=title, xaxis_title="mean cost per call (USD)", yaxis_title="mean quality (0-1, 95% CI by clusters)",
                       legend=dict(orientation="h", y=-0.2), height=460, **_LAYOUT)
     return fig
 
@@ -64,7 +64,8 @@ def policy(rows: list[dict[str, Any]], title: str) -> go.Figure:
                      arrayminus=[(r["pass_rate"] - r["pass_ci_low"]) if r.get("pass_ci_low") is not None else 0 for r in measured],
                      thickness=1, width=3, color="#999"),
         marker=dict(size=12, color=[PALETTE[0] if r["on_frontier"] else "#aaa" for r in measured], line=dict(width=1, color="#333")),
-        hovertemplate="%{text}<br>pass rate %{y:.1%}<br>P95 %{x:.0f} ms<extra></extra>"))
+        customdata=[[r.get("scored"), r.get("clusters")] for r in measured],
+        hovertemplate="%{text}<br>pass rate %{y:.1%}<br>P95 %{x:.0f} ms<br>%{customdata[0]} cases in %{customdata[1]} clusters<extra></extra>"))
     first = rows[0] if rows else {}
     if first.get("min_pass_rate") is not None:
         fig.add_hline(y=first["min_pass_rate"], line=dict(color="#d62728", dash="dash"),
@@ -72,7 +73,7 @@ def policy(rows: list[dict[str, Any]], title: str) -> go.Figure:
     if first.get("sla_p95_ms") is not None:
         fig.add_vline(x=first["sla_p95_ms"], line=dict(color="#ff7f0e", dash="dash"),
                       annotation_text=f"SLA: P95 <= {first['sla_p95_ms']:.0f} ms", annotation_position="top left")
-    fig.update_layout(title=title, xaxis_title="P95 latency (ms)", yaxis_title="pass rate (95% Wilson CI)", yaxis_tickformat=".0%",
+    fig.update_layout(title=title, xaxis_title="P95 latency (ms)", yaxis_title="pass rate (95% Wilson CI, by clusters)", yaxis_tickformat=".0%",
                       showlegend=False, height=420, **_LAYOUT)
     return fig
 

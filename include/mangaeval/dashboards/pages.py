@@ -101,14 +101,24 @@ def evaluation_table(rows: list[dict[str, Any]]) -> str:
         return " ".join(m for m, flag in (("★ recommended", r["is_recommended"]), ("◯ current", r["is_current"]), ("frontier", r["on_frontier"])) if flag)
 
     return table(
-        ["configuration", "model", "calls", "errors", "quality", "quality 95% CI", "pass rate", "pass 95% CI", "cost/call",
-         "cost/satisfactory", "P50 ms", "P95 ms", "P99 ms", "marks"],
+        ["configuration", "model", "calls", "errors", "scored cases / clusters", "quality", "quality 95% CI", "pass rate", "pass 95% CI",
+         "cost/call", "cost/satisfactory", "P50 ms", "P95 ms", "P99 ms", "marks"],
         [[e(r["config_id"]), f'<span class="muted">{e(r["model_id"])}</span>', td_num(str(r["calls"])), td_num(pct(r["error_rate"])),
+          td_num(_cases_and_clusters(r)),
           td_num(num(r["mean_quality"])), td_num(f'{num(r["quality_ci_low"])} – {num(r["quality_ci_high"])}'), td_num(pct(r["pass_rate"])),
           td_num(f'{pct(r["pass_ci_low"])} – {pct(r["pass_ci_high"])}'), td_num(usd(r["mean_cost_usd"])),
           td_num(usd(r["cost_per_satisfactory_usd"])), td_num(num(r["latency_p50_ms"], "{:.0f}")),
           td_num(num(r["latency_p95_ms"], "{:.0f}")), td_num(num(r["latency_p99_ms"], "{:.0f}")), e(marks(r))] for r in rows],
         table_id="evaluation-table")
+
+
+def _cases_and_clusters(r: dict[str, Any]) -> str:
+    """The evidence behind a row's intervals: scored cases and the clusters they fall in (cases sharing a query or a
+    template are one cluster: mangaeval.clusters)."""
+    scored, clusters = r.get("scored"), r.get("clusters")
+    if scored is None:
+        return "–"
+    return f"{int(scored)} / {int(clusters)}" if clusters is not None else str(int(scored))
 
 
 def evaluation_section(rows: list[dict[str, Any]], run_id: str, intent: str, suffix: str = "") -> str:

@@ -21,6 +21,7 @@ from mangaeval.errors import ConfigError
 from mangaeval.invoker import ModelInvoker
 from mangaeval.models import ModelConfig, ModelSpec, config_problems
 from mangaeval.prompts import build_request
+from mangaeval.clusters import cluster_id
 from mangaeval.results import rows_to_frame
 from mangaeval.text import estimate_tokens
 
@@ -159,6 +160,7 @@ class EvaluationEngine:
             "status": result.status, "error_code": result.error_code, "attempts": result.attempts,
             "stop_reason": result.stop_reason, "error_message": result.error_message, "cache_hit": answered_by is not None,
             "reused_from": answered_by if answered_by not in (None, run_id) else None,
+            "cluster_id": cluster_id(case),
         }
 
     def evaluate(self, configs: Iterable[ModelConfig], cases: Iterable[GoldenCase], *, run_id: str,

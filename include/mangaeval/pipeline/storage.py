@@ -12,6 +12,7 @@ import os
 
 import pandas as pd
 
+from mangaeval.clusters import with_cluster_ids
 from mangaeval.objectstore import split_uri
 from mangaeval.paths import DATA_DIR
 from mangaeval.results import RESULT_SCHEMA
@@ -46,7 +47,7 @@ def read_frame(uri: str) -> pd.DataFrame:
     found = store.get(key)
     if found is None:
         raise FileNotFoundError(f"{uri}: no such shard")
-    return pd.read_parquet(io.BytesIO(found[0]), dtype_backend="pyarrow")
+    return with_cluster_ids(pd.read_parquet(io.BytesIO(found[0]), dtype_backend="pyarrow"))  # shards from before clusters: naive
 
 
 def read_frames(uris: list[str]) -> pd.DataFrame:

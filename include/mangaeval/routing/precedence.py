@@ -87,7 +87,8 @@ def nightly(proposals: list[dict[str, Any]], thin: list[dict[str, Any]], frozen:
                 why = _refusal(current, p, pair, precedence, run_at)
                 if why is None:
                     changes.append({"intent": intent, "kind": "switch", "from": serving, "to": new["config_id"], "reason": new["reason"],
-                                    "evidence": {"n_cases": p["n_cases"], "vs_serving": pair, "dataset_version": p["dataset_version"]},
+                                    "evidence": {"n_cases": p["n_cases"], "n_clusters": p.get("n_clusters", p["n_cases"]), "vs_serving": pair,
+                                                 "dataset_version": p["dataset_version"]},
                                     "route": new})
                     continue
                 declined.append({"intent": intent, "proposed": new["config_id"], "serving": serving, "why": why})
@@ -134,7 +135,7 @@ def _refusal(current: dict[str, Any] | None, p: dict[str, Any], pair: dict[str, 
                     "(it was not evaluated on the same cases)")
         if not pair["lower_95"] > -margin:
             return (f"held ({set_by['kind']} {set_by['id']}): {p['route']['config_id']} is not shown non-inferior to {current['config_id']} "
-                    f"(paired lower bound {pair['lower_95']:+.4f} <= -{margin})")
+                    f"(paired lower bound {pair['lower_95']:+.4f} <= -{margin} on {_paired(pair)})")
         return None
     if pair is None or pair.get("lower_95") is None:
         return None  # the serving configuration was not measured on these cases: the run's pick stands on its own evidence
@@ -144,13 +145,19 @@ def _refusal(current: dict[str, Any] | None, p: dict[str, Any], pair: dict[str, 
         costlier = (costs.get(new) or 0) > (costs.get(serving) or 0)
         if costlier and pair.get("detectable_drop") is not None and pair["detectable_drop"] > margin:
             # A dearer switch is justified by quality alone: the comparison must have been able to see the margin.
-            return (f"too little evidence for a costlier switch: on {pair['n_pairs']} paired cases the test against {serving} detects only "
+            return (f"too little evidence for a costlier switch: on {_paired(pair)} the test against {serving} detects only "
                     f"a drop of {pair['detectable_drop']:.3f} at power {precedence.decision_power:.0%} (margin {margin})")
         return None
     if not p.get("qualifies", {}).get(serving, True):
         return None  # what serves fails the policy on this run: moving to a qualifying configuration is the point
     return (f"{new} is not shown non-inferior to the serving {serving} on the same cases "
-            f"(paired lower bound {pair['lower_95']:+.4f} <= -{margin}) and {serving} still meets the policy")
+            f"(paired lower bound {pair['lower_95']:+.4f} <= -{margin} on {_paired(pair)}) and {serving} still meets the policy")
+
+
+def _paired(pair: dict[str, Any]) -> str:
+    """How much evidence a paired comparison stands on: its cases and their clusters (mangaeval.clusters)."""
+    n = pair.get("n_pairs")
+    return f"{n} paired cases in {pair.get('n_clusters', n)} clusters"
 
 
 def live_winner(kind: str, intents: list[str], route_for: Any, frozen: dict[str, str]) -> Decide:

@@ -25,7 +25,7 @@ QUERIES = {"aggregates": "queries/metrics.sql", "frontier": "queries/frontier.sq
            "pairs": "queries/quality_pairs.sql"}
 COLUMNS = {
     "eval_results": RESULT_SCHEMA.names,
-    "quality_pairs": ["run_id", "intent", "config_id", "reference_config_id", "n_pairs", "mean_diff", "lower_95"],
+    "quality_pairs": ["run_id", "intent", "config_id", "reference_config_id", "n_pairs", "mean_diff", "lower_95", "n_clusters"],
     "routing_policy": ["run_id", "min_pass_rate", "sla_p95_ms", "max_error_rate", "non_inferiority_margin", "messages_per_day",
                        "days_per_month", "baseline_config_id", "default_config_id"],
     "intent_mix": ["run_id", "intent", "traffic_share", "cache_hit_rate"],

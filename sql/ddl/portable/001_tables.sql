@@ -8,12 +8,13 @@ CREATE TABLE IF NOT EXISTS eval_results (
     cache_hit BOOLEAN, reused_from VARCHAR, quality_score DOUBLE PRECISION, passed BOOLEAN, score_relevance DOUBLE PRECISION,
     score_factual_accuracy DOUBLE PRECISION, score_completeness DOUBLE PRECISION, score_language_match DOUBLE PRECISION,
     score_format_length DOUBLE PRECISION, score_safety_policy DOUBLE PRECISION, score_judge DOUBLE PRECISION,
-    judge_error VARCHAR, critical_failure VARCHAR, answer_hash VARCHAR
+    judge_error VARCHAR, critical_failure VARCHAR, cluster_id VARCHAR, answer_hash VARCHAR
 );
--- Paired quality differences (config minus reference config, same cases), computed with scipy at load.
+-- Paired quality differences (config minus reference config, same cases), computed with scipy at load; the bound is
+-- cluster-robust over n_clusters clusters of the n_pairs cases (mangaeval.cluster_stats).
 CREATE TABLE IF NOT EXISTS quality_pairs (
     run_id VARCHAR NOT NULL, intent VARCHAR NOT NULL, config_id VARCHAR NOT NULL, reference_config_id VARCHAR NOT NULL,
-    n_pairs INTEGER NOT NULL, mean_diff DOUBLE PRECISION, lower_95 DOUBLE PRECISION
+    n_pairs INTEGER NOT NULL, mean_diff DOUBLE PRECISION, lower_95 DOUBLE PRECISION, n_clusters INTEGER
 );
 -- The routing policy and traffic mix a run was decided with (data, from include/config/).
 CREATE TABLE IF NOT EXISTS routing_policy (

@@ -9,9 +9,7 @@
 -- differently per engine). Pass-rate CI: Wilson's score interval (inside [0, 1]) on the effective number of answers
 -- p(1-p) / CR1 variance, at most n; at 0% or 100% (no spread to measure) the number of clusters. NULL below 2
 -- clusters. In DOUBLE PRECISION throughout (Redshift's DECIMAL division keeps few digits).
--- Dropped first: no view reads this one, and its columns may change (PostgreSQL only replaces a view by appending).
-DROP VIEW IF EXISTS mart_eval_config_intent;
-CREATE VIEW mart_eval_config_intent AS
+CREATE OR REPLACE VIEW mart_eval_config_intent AS
 WITH cluster_totals AS (
     SELECT run_id, intent, config_id, cluster_id, COUNT(*) AS n_g, SUM(quality_score) AS quality_g,
            SUM(CAST(passed_value AS DOUBLE PRECISION)) AS passed_g

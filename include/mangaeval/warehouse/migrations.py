@@ -94,7 +94,7 @@ def expected(ddl_folder: str) -> list[Migration]:
 
 def view_names(files: tuple[str, ...]) -> list[str]:
     """The views the files create, in creation order."""
-    return [name for relative in files for name in _VIEW_NAME.findall(read_sql(relative))]
+    return [name for relative in files for name in _VIEW_NAME.findall(re.sub(r"--[^\n]*", "", read_sql(relative)))]  # not in comments
 
 
 def applied(warehouse: "Warehouse") -> dict[str, str]:

@@ -160,15 +160,16 @@ def _product_details(language: str, p: dict[str, Any], focus: list[str], groundi
     if "author" not in focus:
         author = p.get(f"author_{language}") or p["author_en"]
         out.append(Part(_t(language, f"It's by {author}, from {p['publisher']}.", f"作者は{author}、出版社は{p['publisher']}です。"), "detail"))
-    if "volumes" not in focus:
-        status = {"completed": _t(language, "complete", "完結済み"), "ongoing": _t(language, "still ongoing", "連載中"),
-                  "hiatus": _t(language, "on hiatus", "休載中")}.get(series.get("status"), "")
-        out.append(Part(_t(language, f"The series is {status}, with {series['volumes_published']} volumes out so far.",
-                           f"シリーズは{status}で、現在{series['volumes_published']}巻まで刊行されています。"), "detail"))
+    n = series.get("volumes_published")
+    if "volumes" not in focus and series.get("status") == "completed":
+        out.append(Part(_t(language, f"The series is complete at {n} volumes.", f"シリーズは全{n}巻で完結済みです。"), "detail"))
+    elif "volumes" not in focus and series.get("status") in ("ongoing", "hiatus"):
+        state = _t(language, "still ongoing" if series["status"] == "ongoing" else "on hiatus", "連載中" if series["status"] == "ongoing" else "休載中")
+        out.append(Part(_t(language, f"The series is {state}, with {n} volumes out so far.", f"シリーズは{state}で、現在{n}巻まで刊行されています。"), "detail"))
     out += _details(series.get(f"synopsis_{language}"), language)
     if "isbn" not in focus and p.get("isbn"):
         out.append(Part(_t(language, f"This is the {p.get('edition', 'standard edition')} ({p.get('format', 'tankobon')}), ISBN {p['isbn']}.",
-                           f"こちらは{p.get('format', 'tankobon')}の日本語版で、ISBNは{p['isbn']}です。"), "detail"))
+                           f"こちらは単行本の日本語版で、ISBNは{p['isbn']}です。"), "detail"))
     also = [_title(s, language) for s in grounding.get("also_bought") or []][:3]
     if also:
         out.append(Part(_t(language, f"Readers who bought it also picked up {', '.join(also[:-1])} and {also[-1]}.",
@@ -219,7 +220,9 @@ def _recommendation(language: str, query: str, grounding: dict[str, Any], ignore
             if history and not ignore_history:
                 parts += _why_it_fits(language, c, history)
             parts += _how_to_read(language, c)
-    parts.append(Part(_t(language, "Want me to tell you more about either one?", "どちらか詳しくご紹介しましょうか?"), "closing"))
+    closing = ("Want me to tell you more about any of them?", "どれか詳しくご紹介しましょうか?") if rich else \
+        ("Want me to tell you more about either one?", "どちらか詳しくご紹介しましょうか?")
+    parts.append(Part(_t(language, *closing), "closing"))
     return parts
 
 

@@ -474,6 +474,13 @@ def _finish_case(intent: str, language: str, i: int, spec: dict[str, Any], histo
     )
 
 
+def _v2_language(i: int) -> str:
+    """7 in every 20 cases Japanese (35%), the Japanese slots shifted by 3 each block of 20: v1 fixed them at positions
+    0-6, so the edges scheduled at 8-19 (emoji, typo, unanswerable, injection, ambiguous) were never Japanese."""
+    block, slot = divmod(i, JA_SHARE_MODULUS[0])
+    return "ja" if (slot + 3 * block) % JA_SHARE_MODULUS[0] < JA_SHARE_MODULUS[1] else "en"
+
+
 def _generate_v2(per_intent: int, seed: int, edge_cases: bool) -> list[GoldenCase]:
     from mangaeval import golden_recipe_v2 as v2
     from mangaeval.text import detect_language
@@ -482,7 +489,7 @@ def _generate_v2(per_intent: int, seed: int, edge_cases: bool) -> list[GoldenCas
     for intent in intent_names():
         rng = random.Random(f"{seed}:{intent}:v2")
         for i in range(per_intent):
-            language = "ja" if i % JA_SHARE_MODULUS[0] < JA_SHARE_MODULUS[1] else "en"
+            language = _v2_language(i)
             edge = _edge_for(intent, i) if edge_cases else None
             spec = v2.GENERATORS[intent](rng, language, edge)
             if edge == "injection":

@@ -361,12 +361,20 @@ def _templates(table: dict[str, list[str]], register: str) -> list[str]:
     return table.get(register) or table[BASE_REGISTER[register]]
 
 
+_SENTENCE_STARTERS = {"How", "What", "What's", "When", "Where", "Which", "Who", "Who's", "Is", "Are", "Can", "Could", "Do", "Does", "Did", "Has",
+                      "Any", "Got", "Price", "Checking", "Looking", "Recommend", "Suggest", "Tracking", "Order", "My", "If", "It's", "Will",
+                      "Would", "Why", "Please", "The", "Anything"}
+
+
 def _decorate(rng: random.Random, text: str, register: str) -> str:
     """An optional greeting before and sign-off after, and sometimes lower case without the final mark (English)."""
     base = BASE_REGISTER[register] if register != "ja_mixed" else "ja_polite"
     family = "en" if base == "en" else base
     if rng.random() < 0.22:
         opener = rng.choice(OPENERS[family])
+        first, _, rest = text.partition(" ")
+        if family == "en" and opener.endswith((",", ":")) and first in _SENTENCE_STARTERS:  # "Hi there, how much ..."
+            text = f"{first.lower()} {rest}"
         text = f"{opener} {text}" if family == "en" else f"{opener}{text}"
     if rng.random() < 0.22:
         closer = rng.choice(CLOSERS[family])

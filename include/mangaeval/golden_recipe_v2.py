@@ -212,8 +212,8 @@ def gen_chitchat(rng: random.Random, language: str, edge: str | None = None) -> 
     from mangaeval.golden_generator import UNANSWERABLE_MARKERS
 
     query, act = ph.chitchat(rng, language)
-    if edge == "short":
-        query = rng.choice(ph.SHORT["chitchat"][language])
+    if edge == "short":  # a one-word greeting, thanks or goodbye
+        query, act = rng.choice(ph.SHORT["chitchat"][language]), "short"
     elif edge == "unanswerable":
         query, act = ph.chitchat_act(rng, "out_of_scope", language), "out_of_scope"
     # Off-topic questions are declined with the marker whether or not they are the scheduled edge (same case, same label).

@@ -231,7 +231,10 @@ def degrade(answer: Answer, intent: str, language: str, skill: float, temperatur
     padding = verbosity if intent != "chitchat" else 0.0  # small talk stays short even from a wordy model
     if rng.random() < min(0.9, padding + weakness * 2.0):
         for _ in range(rng.randint(1, 3)):
-            parts.insert(rng.randint(0, len(parts)), Part(rng.choice(FILLER[language]), "filler"))
+            at = rng.randint(0, len(parts))
+            while at < len(parts) and parts[at].kind == "detail":  # between topics, never inside a fact's explanation
+                at += 1
+            parts.insert(at, Part(rng.choice(FILLER[language]), "filler"))
     for i, part in enumerate(parts):
         options = [o for o in PARAPHRASES.get((part.kind, language), []) if PARAPHRASE_INTENT.get(o, intent) == intent]
         if options and not part.values and rng.random() < PARAPHRASE_RATE:

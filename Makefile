@@ -96,6 +96,7 @@ snapshots: install
 golden: install
 	$(VENV)/bin/mangaeval golden generate --version v0 --per-intent 30
 	$(VENV)/bin/mangaeval golden generate --version v1 --per-intent 200 --edge-cases
+	$(VENV)/bin/mangaeval golden generate --version v2 --per-intent 200 --edge-cases --recipe v2
 
 lock:
 	rm -rf /tmp/mangaeval-lock && $(PYTHON) -m venv /tmp/mangaeval-lock

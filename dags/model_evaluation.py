@@ -16,6 +16,7 @@ from airflow.sdk import Param, dag, get_current_context, setup, task, teardown
 
 from mangaeval.alerts.notify import alert_on  # SNS / Slack alerts, configured by connection (README "Alerts")
 from mangaeval.connections import use_airflow_connections  # AWS clients and warehouse through Airflow connections
+from mangaeval.golden import DEFAULT_VERSION
 
 TIERS = ("sonnet", "haiku", "nova", "custom")  # one pool per tier: bedrock_<tier> (see README)
 # Nightly at 02:00 UTC; a deployment may move it, or make the DAG manual-only with "none" (the deployment test does,
@@ -38,7 +39,7 @@ SCHEDULE = os.environ.get("MANGAEVAL_EVALUATION_SCHEDULE", "0 2 * * *")
         "candidate": Param(None, type=["null", "object"],
                            description="a new configuration {id, model_id, temperature, top_p, max_tokens, system_prompt_version}"),
         "intents": Param([], type="array", items={"type": "string"}, description="empty = every intent"),
-        "dataset_version": Param("v1", type="string", description="golden dataset version"),
+        "dataset_version": Param(DEFAULT_VERSION, type="string", description="golden dataset version"),
         "limit": Param(None, type=["null", "integer"], title="Cases per intent",
                        description="at most N cases per intent, sampled so each intent's languages and tags keep their "
                                    "proportions (empty = every case)"),

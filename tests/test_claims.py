@@ -319,3 +319,50 @@ def test_preparing_to_ship_is_not_shipped(answer, passes):
     case = pick("order_tracking", "ja", order_status("processing"))
     result = SCORER.score(case, answer.format(oid=case.grounding["order"]["order_id"]))
     assert ("wrong_order_status" not in result.critical) == passes
+
+
+# --- Restatements at production's passage length (golden v2: five long help-center chunks per prompt) -------------
+def _flips(sentence: str, answer: str) -> list[str]:
+    from mangaeval.scoring import claims as cl
+
+    subject = cl._passage_subject.__wrapped__("p", sentence, "")
+    units = cl.units(answer)
+    return cl.flipped_polarity(units, [subject] * len(units))
+
+
+@pytest.mark.parametrize("sentence, fine, flipped", [
+    ("A pre-ordered volume ships on its own, so the rest of your order is not held back.",
+     "Is there anything else about your order I can help with?", "A pre-ordered volume ships on its own, so the rest of your order is held back."),
+    ("予約商品は単独で発送するため、ほかの商品のお届けが遅れることはありません。",
+     "ほかにお手伝いできることはありますか?", "予約商品は単独で発送するため、ほかの商品のお届けが遅れます。"),
+])
+def test_a_question_is_not_a_restated_policy(sentence, fine, flipped):
+    assert _flips(sentence, fine) == [] and _flips(sentence, flipped)
+
+
+@pytest.mark.parametrize("sentence, fine, flipped", [
+    ("If a digital code does not work, contact support and we will replace it.", "Please contact our support team.",
+     "Contact support, but we will not replace a digital code."),
+    ("対象になるか分からない場合は、注文番号を添えてお問い合わせいただければ、発送前に確認いたします。", "サポート窓口にお問い合わせください。",
+     "お問い合わせいただいても、発送前の確認はいたしません。"),
+])
+def test_a_negation_inside_a_condition_does_not_negate_the_sentence(sentence, fine, flipped):
+    from mangaeval.scoring.claims import negated
+
+    assert not negated(sentence) and negated("Digital codes cannot be returned unless damaged.")
+    assert _flips(sentence, fine) == [] and _flips(sentence, flipped)
+
+
+def test_the_assistant_speaking_of_itself_restates_no_policy():
+    sentence = "To start a return, open the order on your account page and choose the items."
+    assert _flips(sentence, "I couldn't find that order, so I can't start a return.") == []
+    assert _flips(sentence, "I'm sorry, I can't start a return for that order.") == []
+    assert _flips(sentence, "You can't start a return from the order on your account page.")
+    assert _flips("Damaged items are replaced or refunded free of charge.",
+                  "I'm sorry your order arrived damaged, but damaged items can't be replaced or refunded free of charge.")
+
+
+def test_a_unit_sharing_no_content_word_restates_nothing():
+    sentence = ("We send the replacement as soon as the label is used, so you don't have to wait for the damaged copy to reach us.")
+    assert _flips(sentence, "Happy to help further.") == []
+    assert _flips(sentence, "We send the replacement once the damaged copy reaches us, so you have to wait for it.")

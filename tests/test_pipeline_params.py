@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mangaeval.golden import DEFAULT_VERSION
 from mangaeval.pipeline.params import DEFAULT_CONFIGS, ParamError, RunPlan, validate_params
 from mangaeval.pipeline.shards import chunk, chunks_by_tier, plan_shards
 
@@ -11,7 +12,7 @@ from mangaeval.pipeline.shards import chunk, chunks_by_tier, plan_shards
 def test_scheduled_defaults():
     plan = validate_params({})
     assert [c.id for c in plan.configs] == DEFAULT_CONFIGS
-    assert len(plan.intents) == 8 and plan.dataset_version == "v1" and plan.limit is None and plan.use_cache
+    assert len(plan.intents) == 8 and plan.dataset_version == DEFAULT_VERSION == "v2" and plan.limit is None and plan.use_cache
     assert RunPlan.from_dict(plan.to_dict()) == plan
 
 

@@ -50,3 +50,13 @@ def test_selfcheck_cli_json_shape():
         assert {"reference_pass_rate", "auc", "corruptions"} <= set(block)
         for stats in block["corruptions"].values():
             assert {"mean_score", "fail_rate"} <= set(stats)
+
+
+def test_selfcheck_targets_on_a_v2_subset():
+    """Production-length references (dataset v2) pass, and every planted error kind that must fail still fails."""
+    from mangaeval.golden import sample_per_intent
+
+    report = run_selfcheck(sample_per_intent(load_dataset("v2").cases, 12, seed=1))
+    assert unmet_targets(report) == []
+    for kind in MUST_FAIL:
+        assert report["overall"]["corruptions"][kind]["fail_rate"] >= 0.95, kind

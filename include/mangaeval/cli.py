@@ -103,6 +103,8 @@ def cmd_golden_generate(args: argparse.Namespace) -> int:
         argv += ["--out", str(args.out)]
     if args.edge_cases:
         argv.append("--edge-cases")
+    if args.recipe != "v1":
+        argv += ["--recipe", args.recipe]
     return golden_generator.main(argv)
 
 
@@ -331,9 +333,13 @@ def cmd_score_selfcheck(args: argparse.Namespace) -> int:
     # Beside the corruption set: the robustness set (answers in real-model styles, written independently of the
     # double and the scorer), per split; `dev` was used while developing the scorer, `heldout` was not.
     rows, answers_version = robustness.load(args.robustness)
-    if answers_version == dataset.version:
+    # The set answers the cases of its own golden version (v1): score it on those, whichever dataset is self-checked.
+    answered = cases if answers_version == dataset.version else \
+        [c for c in load_dataset(answers_version).cases if not args.intents or c.intent in _split(args.intents)]
+    if answered:
         rows = [r for r in rows if not args.intents or r["intent"] in _split(args.intents)]
-        report["robustness"] = {split: robustness.evaluate(rows, cases, scorer, split) for split in ("dev", "heldout")}
+        report["robustness"] = {split: robustness.evaluate(rows, answered, scorer, split) for split in ("dev", "heldout")}
+        report["robustness_dataset_version"] = answers_version
         for split, block in report["robustness"].items():
             block.pop("misses")
             report["unmet_targets"] += [f"robustness {split}: {p}" for p in robustness.unmet_robustness(block)]
@@ -615,7 +621,7 @@ def _split(values: list[str] | str) -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     from mangaeval.argtypes import float_in, iso_time, ngram_size, non_negative_float, port, positive_int, unit_interval_open_low
     from mangaeval.golden_dedupe import DEFAULT_NGRAM, DEFAULT_THRESHOLD
-    from mangaeval.golden import DEFAULT_SAMPLE_SEED
+    from mangaeval.golden import DEFAULT_SAMPLE_SEED, DEFAULT_VERSION
     from mangaeval.paths import DATA_DIR
 
     parser = argparse.ArgumentParser(prog="mangaeval", description="Evaluate and route MangaAssist's Bedrock models.")
@@ -633,7 +639,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--from", dest="source", type=Path, required=True, help="log file: JSON Lines or Parquet, one turn per row")
     imp.add_argument("--mapping", type=Path, help="YAML column mapping (default include/config/golden_import_mapping.yaml)")
     imp.add_argument("--out", type=Path, required=True, help="drafts file to write (JSON Lines; never overwritten)")
-    imp.add_argument("--dataset", default="v1", help="dataset to deduplicate against (default v1; '' for none)")
+    imp.add_argument("--dataset", default=DEFAULT_VERSION, help=f"dataset to deduplicate against (default {DEFAULT_VERSION}; '' for none)")
     imp.add_argument("--sample", type=positive_int, help="at most this many drafts, stratified by intent and language")
     imp.add_argument("--per-stratum", type=positive_int, help="at most this many drafts per (intent, language)")
     imp.add_argument("--seed", type=int, default=0)
@@ -644,7 +650,7 @@ def build_parser() -> argparse.ArgumentParser:
     rev.add_argument("drafts", type=Path)
     rev.add_argument("--decisions", type=Path, help="JSON Lines decisions (non-interactive); else asks on the terminal")
     rev.add_argument("--version", required=True, help="name of the new dataset version folder")
-    rev.add_argument("--base", default="v1", help="dataset whose cases the new version starts from (default v1; '' for none)")
+    rev.add_argument("--base", default=DEFAULT_VERSION, help=f"dataset whose cases the new version starts from (default {DEFAULT_VERSION}; '' for none)")
     rev.add_argument("--out", type=Path, help="parent folder of the new version (default include/golden_datasets)")
     rev.set_defaults(func=cmd_golden_review)
     generate = golden.add_parser("generate", help="regenerate a dataset version from include/store_data")
@@ -653,6 +659,8 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=20261122)
     generate.add_argument("--out", type=Path)
     generate.add_argument("--edge-cases", action="store_true", help="add long/short/emoji/typo/ambiguous/unanswerable/injection cases")
+    generate.add_argument("--recipe", choices=("v1", "v2"), default="v1",
+                          help="v1: template wordings and one-sentence passages (v0, v1); v2: varied wordings, production-sized grounding")
     generate.set_defaults(func=cmd_golden_generate)
 
     configs = sub.add_parser("configs", help="model configurations").add_subparsers(dest="configs_command", required=True)
@@ -753,7 +761,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     score = sub.add_parser("score", help="quality scoring").add_subparsers(dest="score_command", required=True)
     selfcheck = score.add_parser("selfcheck", help="score reference answers and corrupted variants; print separation")
-    selfcheck.add_argument("--dataset", default="v1")
+    selfcheck.add_argument("--dataset", default=DEFAULT_VERSION)
     selfcheck.add_argument("--intents", nargs="+")
     selfcheck.add_argument("--scoring", type=Path, help="scoring policy file (default include/config/scoring.yaml)")
     selfcheck.add_argument("--strict", action="store_true", help="exit 1 when a self-check target is not met")

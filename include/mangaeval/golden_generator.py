@@ -4,6 +4,11 @@
 include/golden_datasets/v0/ byte for byte the same for the same arguments; `--edge-cases` (dataset v1 on)
 adds, on a fixed schedule, very long and very short queries, emoji and mixed scripts, typos, ambiguous
 questions, questions the grounding cannot answer, and prompt-injection attempts.
+
+`--recipe v2` (dataset v2) keeps the schedule and the expectations and changes what the cases look like:
+customers' many wordings in English and polite/casual Japanese with code-switching (`golden_phrasing`),
+varied histories, and grounding sized like production's (`golden_grounding`); the cases are built in
+`golden_recipe_v2`. Its manifest declares `min_distinct_share` 0.95, so validation enforces distinct cases.
 """
 
 from __future__ import annotations
@@ -412,7 +417,13 @@ def _apply_query_edge(spec: dict[str, Any], edge: str, rng: random.Random, langu
         spec["tags"] = [*spec["tags"], f"injection:{kind}"]
 
 
-def generate_cases(per_intent: int, seed: int = 20261122, edge_cases: bool = False) -> list[GoldenCase]:
+RECIPES = ("v1", "v2")
+V2_MIN_DISTINCT_SHARE = 0.95
+
+
+def generate_cases(per_intent: int, seed: int = 20261122, edge_cases: bool = False, recipe: str = "v1") -> list[GoldenCase]:
+    if recipe == "v2":
+        return _generate_v2(per_intent, seed, edge_cases)
     cases: list[GoldenCase] = []
     for intent in intent_names():
         rng = random.Random(f"{seed}:{intent}")
@@ -433,31 +444,70 @@ def generate_cases(per_intent: int, seed: int = 20261122, edge_cases: bool = Fal
                 history = [{"role": "user", "content": GREETING[language][0][0]}, {"role": "assistant", "content": GREETING[language][0][1]},
                            {"role": "user", "content": SECOND_TURN[language][0]}, {"role": "assistant", "content": SECOND_TURN[language][1]}]
                 tags.append("multi_turn")
-            reference = compose(intent, language, spec["query"], spec["grounding"]).text
-            if edge_cases and "edge:unanswerable" in tags:  # the right answer says it cannot answer
-                marker = UNANSWERABLE_MARKERS[intent][language]
-                if marker not in reference:
-                    raise AssertionError(f"{intent} case {i}: unanswerable reference lacks '{marker}': {reference}")
-                spec["must_contain"] = sorted(set(spec["must_contain"]) | {marker})
-            missing = [m for m in spec["must_contain"] if m not in reference]
-            if missing:  # the generator and the answer writer must agree; fail loudly if they drift
-                raise AssertionError(f"{intent} case {i}: reference answer lacks {missing}: {reference}")
-            cases.append(GoldenCase(
-                test_id=f"{intent}-{language}-{i:04d}",
-                intent=intent,
-                language=language,
-                query=spec["query"],
-                page_context={**spec["page_context"], "locale": "ja-JP" if language == "ja" else "en-US"},
-                history=history,
-                grounding=spec["grounding"],
-                expected={"must_contain": spec["must_contain"], "must_not_contain": spec["must_not_contain"],
-                          "reference_answer": reference},
-                tags=tags,
-            ))
+            cases.append(_finish_case(intent, language, i, spec, history, tags, edge_cases))
     return cases
 
 
-def write_dataset(out_dir: Path, version: str, cases: list[GoldenCase], generator: str) -> dict[str, Any]:
+def _finish_case(intent: str, language: str, i: int, spec: dict[str, Any], history: list[dict[str, str]], tags: list[str],
+                 edge_cases: bool) -> GoldenCase:
+    """The case with its reference answer, checked against its expectations (no random draws here)."""
+    reference = compose(intent, language, spec["query"], spec["grounding"]).text
+    if edge_cases and "edge:unanswerable" in tags:  # the right answer says it cannot answer
+        marker = UNANSWERABLE_MARKERS[intent][language]
+        if marker not in reference:
+            raise AssertionError(f"{intent} case {i}: unanswerable reference lacks '{marker}': {reference}")
+        spec["must_contain"] = sorted(set(spec["must_contain"]) | {marker})
+    missing = [m for m in spec["must_contain"] if m not in reference]
+    if missing:  # the generator and the answer writer must agree; fail loudly if they drift
+        raise AssertionError(f"{intent} case {i}: reference answer lacks {missing}: {reference}")
+    return GoldenCase(
+        test_id=f"{intent}-{language}-{i:04d}",
+        intent=intent,
+        language=language,
+        query=spec["query"],
+        page_context={**spec["page_context"], "locale": "ja-JP" if language == "ja" else "en-US"},
+        history=history,
+        grounding=spec["grounding"],
+        expected={"must_contain": spec["must_contain"], "must_not_contain": spec["must_not_contain"],
+                  "reference_answer": reference},
+        tags=tags,
+    )
+
+
+def _v2_language(i: int) -> str:
+    """7 in every 20 cases Japanese (35%), the Japanese slots shifted by 3 each block of 20: v1 fixed them at positions
+    0-6, so the edges scheduled at 8-19 (emoji, typo, unanswerable, injection, ambiguous) were never Japanese."""
+    block, slot = divmod(i, JA_SHARE_MODULUS[0])
+    return "ja" if (slot + 3 * block) % JA_SHARE_MODULUS[0] < JA_SHARE_MODULUS[1] else "en"
+
+
+def _generate_v2(per_intent: int, seed: int, edge_cases: bool) -> list[GoldenCase]:
+    from mangaeval import golden_recipe_v2 as v2
+    from mangaeval.text import detect_language
+
+    cases: list[GoldenCase] = []
+    for intent in intent_names():
+        rng = random.Random(f"{seed}:{intent}:v2")
+        for i in range(per_intent):
+            language = _v2_language(i)
+            edge = _edge_for(intent, i) if edge_cases else None
+            spec = v2.GENERATORS[intent](rng, language, edge)
+            if edge == "injection":
+                _apply_query_edge(spec, edge, rng, language, intent)
+            elif edge:
+                v2.apply_query_edge(spec, edge, rng, language)
+            if detect_language(spec["query"]) != language:  # the double answers in the language it reads
+                raise AssertionError(f"{intent} case {i}: a '{language}' query reads as another language: {spec['query']}")
+            tags = list(spec["tags"]) + ([f"edge:{edge}"] if edge and f"edge:{edge}" not in spec["tags"] else [])
+            history = v2.history_for(rng, intent, language, i, edge_cases, tags)
+            if history:
+                tags.append("multi_turn")
+            cases.append(_finish_case(intent, language, i, spec, history, tags, edge_cases))
+    return cases
+
+
+def write_dataset(out_dir: Path, version: str, cases: list[GoldenCase], generator: str,
+                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
     by_intent: dict[str, list[GoldenCase]] = {}
     for case in cases:
@@ -466,6 +516,7 @@ def write_dataset(out_dir: Path, version: str, cases: list[GoldenCase], generato
         lines = [json.dumps(c.to_json(), ensure_ascii=False, sort_keys=True) for c in intent_cases]
         (out_dir / f"{intent}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     manifest = build_manifest(out_dir, version, cases, generator)
+    manifest.update(extra or {})
     (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return manifest
 
@@ -479,12 +530,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--edge-cases", action="store_true", help="add the edge-case schedule (dataset v1 on)")
+    parser.add_argument("--recipe", choices=RECIPES, default="v1",
+                        help="v1: template wordings, one-sentence passages (v0, v1); v2: varied wordings and production-sized grounding")
     args = parser.parse_args(argv)
-    cases = generate_cases(args.per_intent, args.seed, edge_cases=args.edge_cases)
+    cases = generate_cases(args.per_intent, args.seed, edge_cases=args.edge_cases, recipe=args.recipe)
     out = args.out or GOLDEN_DIR / args.version
     command = f"mangaeval.golden_generator --version {args.version} --per-intent {args.per_intent} --seed {args.seed}"
+    command += (" --edge-cases" if args.edge_cases else "") + (f" --recipe {args.recipe}" if args.recipe != "v1" else "")
+    extra = {"min_distinct_share": V2_MIN_DISTINCT_SHARE} if args.recipe == "v2" else None
     try:
-        manifest = write_dataset(out, args.version, cases, command + (" --edge-cases" if args.edge_cases else ""))
+        manifest = write_dataset(out, args.version, cases, command, extra)
     except OSError as exc:
         from mangaeval.errors import MangaEvalError
 

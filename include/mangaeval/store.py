@@ -120,3 +120,24 @@ def series_record(series: Series) -> dict[str, Any]:
 
 def yen(amount: int) -> str:
     return f"¥{amount:,}"
+
+
+# --- Production-sized grounding (golden dataset v2): what the live bot's APIs return beyond the records above ----
+
+@lru_cache(maxsize=1)
+def series_details() -> dict[str, dict[str, str]]:
+    """Per series id: the publisher's blurb per locale (`synopsis_en`, `synopsis_ja`)."""
+    return dict(_load("series_details.yaml")["series"])
+
+
+@lru_cache(maxsize=1)
+def help_center() -> dict[str, dict[str, str]]:
+    """Per policy id: the help-center article's title, details and related paragraphs per locale."""
+    return dict(_load("help_center.yaml")["articles"])
+
+
+@lru_cache(maxsize=1)
+def promotion_terms() -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """(per promotion code: its terms per locale, the rules every code follows per locale)."""
+    doc = _load("promotion_terms.yaml")
+    return dict(doc["terms"]), dict(doc["rules"])

@@ -212,6 +212,7 @@ def cmd_cost_estimate(args: argparse.Namespace) -> int:
 def _suite_options(cmd: argparse.ArgumentParser) -> None:
     from mangaeval.argtypes import fraction, non_negative_float, non_negative_int, positive_int
     from mangaeval.bench.runner import DEFAULT_REQUESTS
+    from mangaeval.golden import DEFAULT_VERSION
     from mangaeval.paths import DATA_DIR
 
     cmd.add_argument("--configs", nargs="+", help=f"configuration ids (default: {', '.join(DEFAULT_CONFIGS)})")
@@ -223,7 +224,7 @@ def _suite_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--workers", type=positive_int, default=10, help="concurrent workers of the throughput phase (default 10)")
     cmd.add_argument("--throughput-requests", type=positive_int, default=100, help="requests of the throughput phase (default 100)")
     cmd.add_argument("--stream", action="store_true", help="converse-stream: also time to first token")
-    cmd.add_argument("--dataset", default="v1", help="golden dataset the sampled prompts come from (default v1)")
+    cmd.add_argument("--dataset", default=DEFAULT_VERSION, help=f"golden dataset the sampled prompts come from (default {DEFAULT_VERSION})")
     cmd.add_argument("--sample-seed", type=int, default=0, help="which golden cases are sampled (the same seed, the same prompts)")
     cmd.add_argument("--endpoint-url", help="Bedrock Runtime endpoint (default: env, else a model double is started)")
     cmd.add_argument("--aws", action="store_true", help="call real AWS Bedrock instead of the double")

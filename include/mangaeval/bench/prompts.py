@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mangaeval.golden import GoldenCase, load_dataset, sample_cases
+from mangaeval.golden import DEFAULT_VERSION, GoldenCase, load_dataset, sample_cases
 from mangaeval.intents import load_intents
 
 # (query, language, intent): the design document's benchmark prompts, each labelled with the intent it would be
@@ -51,7 +51,7 @@ def golden_counts(total: int) -> dict[str, int]:
     return counts
 
 
-def prompt_set(requests: int, dataset: str = "v1", seed: int = 0) -> list[BenchPrompt]:
+def prompt_set(requests: int, dataset: str = DEFAULT_VERSION, seed: int = 0) -> list[BenchPrompt]:
     """`requests` prompts: the ten standard ones, then golden cases (seeded, stratified sample within each intent)."""
     prompts = [BenchPrompt(c, "standard") for c in standard_cases()][:requests]
     if requests > len(prompts):

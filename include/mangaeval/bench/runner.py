@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from mangaeval.bench.prompts import BenchPrompt, prompt_set
+from mangaeval.golden import DEFAULT_VERSION
 from mangaeval.bench.stats import describe
 
 SCHEMA = "mangaeval.bench/1"
@@ -34,7 +35,7 @@ class SuiteSettings:
     workers: int = 10  # throughput phase
     throughput_requests: int = 100
     stream: bool = False  # converse-stream: adds time to first token
-    dataset: str = "v1"
+    dataset: str = DEFAULT_VERSION
     sample_seed: int = 0
     n_boot: int = 2000
 

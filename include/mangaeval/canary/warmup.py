@@ -30,7 +30,7 @@ class WarmUpFailed(MangaEvalError):
 
 
 def live_warm_up(config: ModelConfig, intents: list[str], requests: int, experiment_id: str, started_at: datetime,
-                 endpoint_url: str | None = None, dataset: str = "v1", concurrency: int = 4,
+                 endpoint_url: str | None = None, dataset: str | None = None, concurrency: int = 4,
                  sagemaker_endpoint_url: str | None = None) -> pd.DataFrame:
     """`requests` calls to the candidate with golden-case prompts (cycled), as request-event rows (unscored)."""
     from mangaeval.bedrock import BedrockClient, ClientSettings
@@ -39,7 +39,9 @@ def live_warm_up(config: ModelConfig, intents: list[str], requests: int, experim
     from mangaeval.models import load_model_catalog
     from mangaeval.prompts import build_request
 
-    cases = [c for c in load_dataset(dataset).cases if c.intent in intents or intents == ["*"]]
+    from mangaeval.golden import DEFAULT_VERSION
+
+    cases = [c for c in load_dataset(dataset or DEFAULT_VERSION).cases if c.intent in intents or intents == ["*"]]
     if requests <= 0 or not cases:
         return pd.DataFrame(columns=REQUEST_COLUMNS)
     catalog = load_model_catalog()

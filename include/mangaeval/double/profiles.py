@@ -16,9 +16,9 @@ from mangaeval.paths import CONFIG_DIR
 NUMERIC_FIELDS = (
     "first_token_ms", "tokens_per_s", "jitter_ms", "cold_start_calls", "cold_start_penalty_ms",
     "throttle_rate", "timeout_rate", "unavailable_rate", "model_error_rate", "internal_error_rate", "verbosity",
-    "guardrail_rate", "content_filter_rate", "stream_error_rate", "quota_rpm",
+    "guardrail_rate", "content_filter_rate", "stream_error_rate", "quota_rpm", "detail",
 )
-RATE_FIELDS = tuple(f for f in NUMERIC_FIELDS if f.endswith("_rate")) + ("verbosity",)  # chances, as skill.*: [0, 1]
+RATE_FIELDS = tuple(f for f in NUMERIC_FIELDS if f.endswith("_rate")) + ("verbosity", "detail")  # chances, as skill.*: [0, 1]
 WHOLE_FIELDS = ("cold_start_calls",)  # counts; every other field is a duration or speed >= 0
 
 
@@ -54,6 +54,7 @@ class Profile:
     stream_error_rate: float = 0.0  # a ConverseStream that breaks off with an exception event after it started
     quota_rpm: float = 0.0  # the account's requests/minute for the model, enforced with ThrottlingException (0: none)
     verbosity: float = 0.0  # chance of padding an otherwise good answer with generic sentences
+    detail: float = 1.0  # share of explaining sentences kept (a model family's answer length; facts are never trimmed)
     skill: dict[str, float] = field(default_factory=lambda: {"default": 0.9})
 
     def skill_for(self, intent: str) -> float:

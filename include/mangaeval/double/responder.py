@@ -43,6 +43,9 @@ PARAPHRASES = {
     ("closing", "en"): ["Let me know if you'd like to hear more.", "Anything else I can do for you?", "Happy to help further."],
     ("closing", "ja"): ["ほかにも気になることがあればどうぞ。", "他にご質問はありますか?", "いつでもお声がけください。"],
 }
+# Paraphrases that only fit one intent (an opening about the browsing history is a recommendation's).
+PARAPHRASE_INTENT = {"Based on what you've been browsing, you might enjoy these.": "recommendation",
+                     "閲覧履歴から、こちらの作品はいかがでしょうか。": "recommendation"}
 PARAPHRASE_RATE = 0.6
 _NUMBER_RE = re.compile(r"\d[\d,]*")
 
@@ -179,6 +182,21 @@ def validate(spec: ModelSpec, body: dict[str, Any]) -> DoubleError | None:
     return None
 
 
+def _block_end(parts: list[Part], start: int) -> int:
+    """End (exclusive) of the block a fact starts: the fact and the detail sentences that explain it."""
+    end = start + 1
+    while end < len(parts) and parts[end].kind == "detail":
+        end += 1
+    return end
+
+
+def trim_details(answer: Answer, keep: float, rng: random.Random) -> Answer:
+    """A model family's answer length: each explaining sentence kept with chance `keep` (facts always kept)."""
+    if keep >= 1.0:
+        return answer
+    return Answer([p for p in answer.parts if p.kind != "detail" or rng.random() < keep], answer.language)
+
+
 def _perturb_number(part: Part, rng: random.Random) -> Part:
     """State a wrong figure: the kind of confident factual error a weaker model makes."""
     matches = [m for m in _NUMBER_RE.finditer(part.text) if len(m.group().replace(",", "")) <= 6]
@@ -203,8 +221,8 @@ def degrade(answer: Answer, intent: str, language: str, skill: float, temperatur
     facts = [i for i, p in enumerate(parts) if p.kind == "fact"]
     if facts and rng.random() < weakness * 1.5:
         drop = rng.choice(facts)
-        if len(facts) > 1 or rng.random() < 0.5:
-            parts.pop(drop)
+        if len(facts) > 1 or rng.random() < 0.5:  # the fact goes with the sentences that explain it
+            del parts[drop:_block_end(parts, drop)]
             facts = [i for i, p in enumerate(parts) if p.kind == "fact"]
     if facts and rng.random() < weakness * 0.6:
         i = rng.choice(facts)
@@ -214,9 +232,12 @@ def degrade(answer: Answer, intent: str, language: str, skill: float, temperatur
     padding = verbosity if intent != "chitchat" else 0.0  # small talk stays short even from a wordy model
     if rng.random() < min(0.9, padding + weakness * 2.0):
         for _ in range(rng.randint(1, 3)):
-            parts.insert(rng.randint(0, len(parts)), Part(rng.choice(FILLER[language]), "filler"))
+            at = rng.randint(0, len(parts))
+            while at < len(parts) and parts[at].kind == "detail":  # between topics, never inside a fact's explanation
+                at += 1
+            parts.insert(at, Part(rng.choice(FILLER[language]), "filler"))
     for i, part in enumerate(parts):
-        options = PARAPHRASES.get((part.kind, language))
+        options = [o for o in PARAPHRASES.get((part.kind, language), []) if PARAPHRASE_INTENT.get(o, intent) == intent]
         if options and not part.values and rng.random() < PARAPHRASE_RATE:
             parts[i] = Part(rng.choice(options), part.kind)
     attempt = injection.detect(query)
@@ -246,7 +267,8 @@ def respond(profile: Profile, model_id: str, body: dict[str, Any], seed: int, co
         answer = compose(request["intent"], language, request["query"], request["grounding"])
         answer = degrade(answer, request["intent"], language, profile.skill_for(request["intent"]),
                          float(inference.get("temperature", 0.5)), rng, request["query"], request["grounding"], profile.verbosity)
-        # The style has a random stream of its own, so the draws that set the answer's quality are unchanged.
+        # Length and style have random streams of their own, so the draws that set the answer's quality are unchanged.
+        answer = trim_details(answer, profile.detail, _rng(seed, "detail", digest))
         text = restyle(answer, _rng(seed, "style", digest), request["intent"])
     max_tokens = int(inference.get("maxTokens", profile.max_output_tokens))
     stop_reason = "end_turn"

@@ -80,9 +80,12 @@ def restyle(answer: Answer, rng: random.Random, intent: str) -> str:
     if intent == "chitchat":  # small talk stays a short reply: only its register varies
         layout, reorder, extra = "plain", False, False
     facts = [i for i, p in enumerate(parts) if p.kind == "fact"]
-    if reorder and len(facts) >= 2:
+    if reorder and len(facts) >= 2:  # the last two facts trade places, each with the sentences that explain it
         i, j = facts[-2], facts[-1]
-        parts[i], parts[j] = parts[j], parts[i]
+        end = j + 1
+        while end < len(parts) and parts[end].kind == "detail":
+            end += 1
+        parts[i:end] = parts[j:end] + parts[i:j]
     if extra:  # said last, with the closing
         parts.append(Part(extra_text, "closing"))
     texts = []

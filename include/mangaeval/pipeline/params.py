@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mangaeval.errors import ConfigError, DatasetError, MangaEvalError
-from mangaeval.golden import DEFAULT_SAMPLE_SEED, sample_seed_problem
+from mangaeval.golden import DEFAULT_SAMPLE_SEED, DEFAULT_VERSION, sample_seed_problem
 from mangaeval.intents import intent_names
 from mangaeval.models import (ModelConfig, available_prompt_versions, default_sampling, load_configurations, load_model_catalog,
                               resolve_model, validate_config_entry)
 
 # What a scheduled run evaluates, one per tier and more: two Sonnet-class, Haiku 3.5, Nova Lite and the custom SageMaker model.
 DEFAULT_CONFIGS = ["sonnet-3-5-v2", "sonnet-4-5", "haiku-3-5", "nova-lite", "custom-sagemaker"]
-DEFAULT_DATASET = "v1"
+DEFAULT_DATASET = DEFAULT_VERSION
 DEFAULTS: dict[str, Any] = {
     "configs": DEFAULT_CONFIGS,
     "candidate": None,

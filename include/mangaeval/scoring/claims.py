@@ -27,6 +27,20 @@ _NEG_EN = re.compile(r"\b(?:not|no|never|cannot|unable|without|excluded|except)\
 _POSITIVE_IDIOMS = re.compile(r"\b(?:at )?no (?:extra )?(?:cost|charge|fee)\b|free of charge")  # "at no cost" grants, it does not deny
 _NEG_JA = re.compile(r"ません|ない|できず|おらず|かねます|不可")
 _TRIGRAM_MIN = 0.25  # share of a unit's trigrams found in a grounding sentence to count as restating it
+# A condition before the main clause ("If a code does not work, contact support", "分からない場合は、ご相談ください"):
+# a negation inside it does not negate what the sentence states.
+_CONDITION = re.compile(r"\b(?:if|unless|when|whenever)\b[^,.;:!?]*,|[^、。]*?(?:場合は|場合には|場合、|ければ、|れば、|なら、)")
+# Content words: Latin words of four letters or more that are not function words, and runs of two or more kanji or
+# katakana. A restatement shares at least one with the sentence it restates; "Happy to help further." shares trigrams
+# with many sentences but no word.
+_CONTENT_RE = re.compile(r"[a-z]{4,}|[\u4e00-\u9fff]{2,}|[\u30a0-\u30ff]{2,}")
+_FUNCTION_WORDS = frozenset("""about after also been before being both could does each even ever from have here into just like made make
+many more most much must only other over same should some such than that their them then there these they this those through very what
+when where which while will with would your yours you've you'll we've we'll they're there's it's that's isn't aren't don't doesn't
+can't won't""".split())
+# The assistant speaking of itself ("I couldn't find that order", "I'm sorry, I can't share ..."): not a restated policy.
+_FIRST_PERSON = re.compile(r"^(?:(?:i'm |i am )?sorry[,!]\s*(?:but\s+)?)?i (?:can't|cannot|can not|couldn't|could not|am unable|was unable|"
+                           r"wasn't able|don't have|didn't find)\b")
 
 
 def units(text: str) -> list[str]:
@@ -58,7 +72,7 @@ def _names_with_negation_words() -> re.Pattern[str] | None:
 
 @lru_cache(maxsize=1 << 14)
 def negated(text: str) -> bool:
-    low = _POSITIVE_IDIOMS.sub(" ", text.casefold())
+    low = _CONDITION.sub(" ", _POSITIVE_IDIOMS.sub(" ", text.casefold()))
     names = _names_with_negation_words()
     if names is not None:
         low = names.sub(" ", low)
@@ -302,17 +316,24 @@ def wrong_authors(units_: list[str], bound: list[Subject | None], known_authors:
     return problems
 
 
+def content_words(text: str) -> frozenset[str]:
+    return frozenset(w for w in _CONTENT_RE.findall(text.casefold()) if w not in _FUNCTION_WORDS)
+
+
 def flipped_polarity(units_: list[str], bound: list[Subject | None]) -> list[str]:
-    """A unit restating a policy sentence with the opposite polarity ("PayPay is not accepted")."""
+    """A unit restating a policy sentence with the opposite polarity ("PayPay is not accepted"). A question states
+    nothing, and the assistant saying what it did or cannot do restates no policy: neither is compared (with
+    production-length passages, "Is there anything else I can help with?" otherwise meets some negated sentence), nor
+    is a unit that shares no content word with the sentence it best matches."""
     problems = []
     for unit, subject, neg in zip(units_, bound, polarities(units_)):
-        if subject is None or not subject.sentences:
+        if subject is None or not subject.sentences or unit.endswith(("?", "?")) or _FIRST_PERSON.match(unit.casefold()):
             continue
         grams = trigrams(unit)
         if not grams:
             continue
         share, sentence = max(((len(grams & g) / len(grams), s) for g, s in zip(subject.trigram_sets, subject.sentences)), default=(0.0, ""))
-        if share >= _TRIGRAM_MIN and neg != negated(sentence):
+        if share >= _TRIGRAM_MIN and neg != negated(sentence) and content_words(unit) & content_words(sentence):
             problems.append(f"'{unit[:40]}' vs '{sentence[:40]}'")
     return problems
 

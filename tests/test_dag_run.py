@@ -134,7 +134,7 @@ def test_a_manual_run_without_a_logical_date_publishes_at_its_trigger_time(airfl
     """As the UI's trigger button, the REST API and `airflow dags trigger` create it in Airflow 3: no logical date,
     no data interval. publish_routing used to index context["logical_date"] there (KeyError, after every other
     task had succeeded). The run also samples its `limit` with the `sample_seed` it was given."""
-    from mangaeval.golden import load_dataset, sample_cases
+    from mangaeval.golden import DEFAULT_VERSION, load_dataset, sample_cases
     from mangaeval.warehouse import connect
 
     data, run_after = tmp_path / "data", "2026-11-23T14:37:00+00:00"
@@ -151,7 +151,7 @@ def test_a_manual_run_without_a_logical_date_publishes_at_its_trigger_time(airfl
     finally:
         wh.close()
     assert {r[0] for r in rows} == {result["run"]["run_id"]}
-    cases = load_dataset("v1").by_intent()
+    cases = load_dataset(DEFAULT_VERSION).by_intent()  # the run's dataset: the default
     for intent in SMALL["intents"]:
         assert sorted(r[2] for r in rows if r[1] == intent) == sorted(c.test_id for c in sample_cases(cases[intent], 30, 11))
 

@@ -118,9 +118,12 @@ def test_a_bad_sample_seed_param_is_named(seed):
     assert len(err.value.problems) == 2  # and the other problem too: every problem at once
 
 
-def test_plan_expected_rows_are_the_rows_each_shard_evaluates(v1, monkeypatch, tmp_path):
+def test_plan_expected_rows_are_the_rows_each_shard_evaluates(monkeypatch, tmp_path):
     """plan_run counts and run_shard evaluates the same sample: the gate's row-count expectation holds."""
+    from mangaeval.golden import DEFAULT_VERSION
     from mangaeval.pipeline import steps
+
+    default = load_dataset(DEFAULT_VERSION)  # what a plan without `dataset_version` evaluates
     from mangaeval.pipeline import shards as shards_module
 
     doc = steps.plan_run({"configs": ["haiku-3-5"], "intents": ["faq", "promotion"], "limit": 7, "sample_seed": 3})
@@ -141,4 +144,4 @@ def test_plan_expected_rows_are_the_rows_each_shard_evaluates(v1, monkeypatch, t
         with pytest.raises(RuntimeError, match="stop before"):
             run_shard(shard, plan, "r", str(tmp_path), "http://127.0.0.1:9", tmp_path)
     for intent, rows in doc["expected_rows"].items():
-        assert evaluated[intent] == ids(sample_cases(v1.by_intent()[intent], 7, 3)) and len(evaluated[intent]) == rows
+        assert evaluated[intent] == ids(sample_cases(default.by_intent()[intent], 7, 3)) and len(evaluated[intent]) == rows

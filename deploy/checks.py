@@ -323,6 +323,7 @@ def check_killed_worker(api: Api, state: dict[str, Any], timings: dict[str, floa
         f"answered more than {IN_FLIGHT_MARGIN_S}s before the kill (paid twice): {len(paid_twice)}")
     if paid_twice:
         problems.append(f"{len(paid_twice)} call(s) answered before the kill were asked (and paid) again: {paid_twice[:3]}")
+    return problems
 
 
 CANARY_RUN = {"mode": "simulate", "scenario": "c", "intents": ["faq"], "rollout_id": "deploy-canary", "time_scale": 0.005,

@@ -151,6 +151,21 @@ def _passages(rng: random.Random, primary: str | None, pool: list[str]) -> list[
     return result
 
 
+def status_expectations(order: dict, status: str, language: str) -> tuple[list[str], list[str]]:
+    """What an order-status answer must state (the status word and the dates/tracking it implies) and the other
+    status words it must not (those not contained in, nor containing, the right one)."""
+    words = STATUS_WORDS[language]
+    must = [words[status]]
+    if status in ("shipped", "out_for_delivery", "delayed"):
+        must += [order["tracking_number"], order["estimated_delivery"]]
+    elif status == "delivered":
+        must.append(order["delivered_at"])
+    elif status == "processing":
+        must.append(order["estimated_delivery"])
+    wrong = [w for k, w in words.items() if k != status and w not in words[status] and words[status] not in w]
+    return must, wrong
+
+
 def _order(rng: random.Random, status: str, series: store.Series, volume: int) -> dict[str, Any]:
     day = rng.randint(10, 19)
     order = {
@@ -286,15 +301,7 @@ def gen_order_tracking(rng: random.Random, language: str, edge: str | None = Non
         return {"query": AMBIGUOUS_QUERIES["order_tracking"][language], "page_context": {"page": "order_status"},
                 "grounding": {"orders": [order, other]}, "must_contain": [order["order_id"], other["order_id"]],
                 "must_not_contain": [], "tags": ["status:ambiguous"]}
-    words = STATUS_WORDS[language]
-    must = [words[status]]
-    if status in ("shipped", "out_for_delivery", "delayed"):
-        must += [order["tracking_number"], order["estimated_delivery"]]
-    elif status == "delivered":
-        must.append(order["delivered_at"])
-    elif status == "processing":
-        must.append(order["estimated_delivery"])
-    wrong = [w for k, w in words.items() if k != status and w not in words[status] and words[status] not in w]
+    must, wrong = status_expectations(order, status, language)
     query = rng.choice(ORDER_QUERIES[language]).format(id=order["order_id"])
     if edge == "short":
         query = SHORT_QUERIES["order_tracking"][language].format(id=order["order_id"])

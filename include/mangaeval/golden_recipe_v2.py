@@ -19,6 +19,7 @@ from mangaeval import golden_grounding as gg
 from mangaeval import golden_phrasing as ph
 from mangaeval import store
 from mangaeval.answers import AVAILABILITY_WORDS, FOCUS_KEYWORDS, STATUS_WORDS, applicable_promotions, rank_candidates
+from mangaeval.golden_generator import status_expectations
 from mangaeval.text import detect_language
 
 UNKNOWN_TITLES = {"en": ["Galaxy Ramen Detective", "The Moonlit Origami Club", "Clockwork Tanuki", "Seven Bells of Kamakura"],
@@ -173,15 +174,7 @@ def gen_order_tracking(rng: random.Random, language: str, edge: str | None = Non
                 "grounding": {"orders": [order, other]},
                 "must_contain": [order["order_id"], other["order_id"]],
                 "must_not_contain": [], "tags": ["status:ambiguous"]}
-    words = STATUS_WORDS[language]
-    must = [words[status]]
-    if status in ("shipped", "out_for_delivery", "delayed"):
-        must += [order["tracking_number"], order["estimated_delivery"]]
-    elif status == "delivered":
-        must.append(order["delivered_at"])
-    elif status == "processing":
-        must.append(order["estimated_delivery"])
-    wrong = [w for k, w in words.items() if k != status and w not in words[status] and words[status] not in w]
+    must, wrong = status_expectations(order, status, language)
     query = ph.short(rng, ph.SHORT["order_tracking"], language, slots) if edge == "short" else ph.phrase(rng, ph.ORDER["track"], language, slots)
     return {"query": query, "page_context": _page(rng, page="order_status"),
             "grounding": {"order": order},

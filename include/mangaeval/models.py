@@ -10,10 +10,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
 
 from mangaeval.errors import ConfigError
 from mangaeval.paths import CONFIG_DIR, PROMPTS_DIR
+from mangaeval.yamlfile import read_yaml
 
 MODEL_KINDS = ("bedrock", "sagemaker")
 SAGEMAKER_APIS = ("converse", "invoke_endpoint")  # Bedrock Marketplace endpoint via Converse | InvokeEndpoint
@@ -101,12 +101,7 @@ class ModelConfig:
 
 
 def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: file not found"]) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"{path}: not valid YAML ({exc})"]) from None
+    return read_yaml(path)
 
 
 def _number(value: Any) -> float | None:

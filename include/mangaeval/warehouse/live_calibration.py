@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from mangaeval.errors import ConfigError
 from mangaeval.paths import CONFIG_DIR
+from mangaeval.yamlfile import read_yaml_mapping
 
 SETTINGS_FILE = CONFIG_DIR / "live_calibration.yaml"
 FALLBACK_REASONS = {"no_events": "no live events", "too_few_events": "too few live events", "no_price": "no price recorded for the model",
@@ -41,15 +41,7 @@ class CalibrationSettings:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: file not found"]) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"{path}: not valid YAML ({exc})"]) from None
-    if not isinstance(doc, dict):
-        raise ConfigError([f"{path}: expected a mapping with window_days and min_events"])
-    return doc
+    return read_yaml_mapping(path, "a mapping with window_days and min_events")
 
 
 def load_settings(path: Path | None = None) -> CalibrationSettings:

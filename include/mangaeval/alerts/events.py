@@ -6,7 +6,8 @@
 - routing_changed: the published routing table serves an intent with another configuration than before (a
   nightly run, a completed canary; an applied A/B proposal says so in its own alert);
 - ab_proposal: ab_analysis decided PROMOTE_TREATMENT, ROLLBACK or REVIEW for an experiment (proposed, or applied);
-- canary_rollback: a rollout was rolled back (a verdict, or a failed task).
+- canary_rollback: a rollout was rolled back (a verdict, or a failed task);
+- benchmark_regression: the weekly model_benchmark found a figure worse than its baseline beyond noise.
 """
 
 from __future__ import annotations
@@ -267,3 +268,32 @@ def canary_alerts(run: RunRef, plan: dict[str, Any] | None, record: dict[str, An
                                 f"rollout {plan['rollout_id']} completed", keys["routing"], routing.get("entry"))
         return [alert] if alert else []
     return []
+
+
+# --- model_benchmark --------------------------------------------------------------------------------------------
+
+def benchmark_regression(run: RunRef, comparison: dict[str, Any] | None, baselines: str) -> Alert | None:
+    """`comparison`: what mangaeval.bench.suite.compare_and_report returned; an alert only when a figure regressed."""
+    from mangaeval.bench.compare import LABELS, change_text, fmt_value
+
+    found = [r for r in (comparison or {}).get("figures", []) if r["status"] == "REGRESSION"]
+    if not found:
+        return None
+    result_id, environment = comparison["result_id"], comparison["environment"]
+    configs = sorted({r["config_id"] for r in found})
+    happened = [f"The benchmark result {result_id} ({environment}) is worse than its baseline beyond noise on {len(found)} "
+                f"figure(s), for {', '.join(configs)}: worse by more than {comparison['threshold']:.0%} with the 95% interval "
+                "of the worse-ratio above 1. Nothing in production was changed."]
+    for r in found:
+        happened.append(f"{LABELS[r['figure']]} of {r['config_id']}: {fmt_value(r['current'], r['unit'])} vs baseline "
+                        f"{fmt_value(r['baseline'], r['unit'])} (v{r['baseline_version']}, result {r['baseline_result_id']}): {change_text(r)}")
+    where = [*run.places(), ("Report", comparison["report"]), ("Comparison (Markdown)", comparison["markdown"]),
+             ("Result", comparison.get("result") or result_id), ("Baselines", baselines)]
+    todo = ["Read the report: which configuration and figure, and whether every figure of that configuration moved (the "
+            "endpoint or the account's quota) or one alone (the model, the prompt).",
+            "Re-run to rule out a bad hour: trigger model_benchmark with {\"configs\": [" + ", ".join(f'\"{c}\"' for c in configs)
+            + "]}, or `mangaeval bench compare --configs " + " ".join(configs) + "`.",
+            f"If the change is expected (a new model version, a longer prompt) and accepted: `mangaeval bench accept --result-id "
+            f"{result_id} --environment {environment} --configs {' '.join(configs)}` makes it the baseline; nothing else does."]
+    return Alert("benchmark_regression", "warning", f"benchmark regression: {len(found)} figure(s) of {', '.join(configs)} "
+                 f"({environment})", tuple(happened), tuple(where), tuple(todo))

@@ -3,9 +3,10 @@ SnsNotifier or the Slack provider's SlackWebhookNotifier, given the message alre
 (mangaeval.alerts.events, .messages).
 
 A DAG wires `alert_on(point)` as a task callback: `gate_failure` (the gate task's on_failure_callback),
-`routing_published` (publish_routing's on_success_callback), `ab_analysed` (ab_analysis' analyze) and
-`canary_report` (canary_rollout's report, on success and on failure). The callback reads what the task
-decided (its XCom, the rollback record), builds the alerts and sends each to each channel.
+`routing_published` (publish_routing's on_success_callback), `ab_analysed` (ab_analysis' analyze),
+`canary_report` (canary_rollout's report, on success and on failure) and `benchmark_compared` (model_benchmark's
+compare_to_baselines). The callback reads what the task decided (its XCom, the rollback record), builds the
+alerts and sends each to each channel.
 
 An alert never changes the outcome of the task it reports on: whatever goes wrong here (an unknown
 connection, a bad topic ARN, SNS or the webhook refusing) is logged as one clear line, without a traceback,
@@ -237,8 +238,19 @@ def canary_report(context: Mapping[str, Any]) -> Outcome:
     return Outcome(canary_alerts(run_ref(context), plan, record, ti.xcom_pull(task_ids=ti.task_id), keys))
 
 
+def benchmark_compared(context: Mapping[str, Any]) -> Outcome:
+    """model_benchmark's compare task returned its verdicts: an alert when a figure regressed."""
+    from mangaeval.alerts.events import benchmark_regression
+    from mangaeval.bench.baselines import BASELINES
+
+    ti = context["ti"]
+    alert = benchmark_regression(run_ref(context), ti.xcom_pull(task_ids=ti.task_id), f"{routing_store_uri()}/{BASELINES}")
+    return Outcome([alert] if alert else [])
+
+
 POINTS: dict[str, Callable[[Mapping[str, Any]], Outcome]] = {
-    "gate_failure": gate_failure, "routing_published": routing_published, "ab_analysed": ab_analysed, "canary_report": canary_report}
+    "gate_failure": gate_failure, "routing_published": routing_published, "ab_analysed": ab_analysed, "canary_report": canary_report,
+    "benchmark_compared": benchmark_compared}
 
 
 class AlertNotifier(BaseNotifier):

@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mangaeval.bench.suite import DEFAULT_CONFIGS  # the nightly DAG's defaults
 from mangaeval.errors import MangaEvalError
 
 EXIT_REGRESSION = 1
-DEFAULT_CONFIGS = ["sonnet-3-5-v2", "sonnet-4-5", "haiku-3-5", "nova-lite", "custom-sagemaker"]  # the nightly DAG's defaults
 
 
 def _print_json(doc: Any) -> None:
@@ -30,58 +30,29 @@ def _store(args: argparse.Namespace) -> Any:
     return open_store(args.store_uri, endpoint_url=args.s3_endpoint_url)
 
 
-def _environment(args: argparse.Namespace, endpoint: str | None, started_double: bool) -> str:
-    if args.environment:
-        return args.environment
-    return "double" if started_double else ("aws" if args.aws and not endpoint else "endpoint")
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """The suite with the command's options; the result is written to --out, the object store and the warehouse."""
     from tqdm import tqdm
 
-    from mangaeval.bedrock import BedrockClient, ClientSettings
-    from mangaeval.bench.runner import SuiteSettings, run_suite, total_requests
+    from mangaeval.bench.runner import SuiteSettings, total_requests
+    from mangaeval.bench.suite import environment_label, resolve_configs, run_and_store
     from mangaeval.cli import endpoint_for
-    from mangaeval.invoker import ModelInvoker
-    from mangaeval.models import config_problems, load_configurations, load_model_catalog, select_configurations
 
-    catalog = load_model_catalog()
-    configs = select_configurations(load_configurations(catalog=catalog), _split(args.configs) or DEFAULT_CONFIGS)
-    problems = [p for c in configs for p in config_problems(c, catalog, f"configuration '{c.id}'", stream=args.stream)]
-    if problems:
-        raise MangaEvalError("; ".join(problems))
+    catalog, configs = resolve_configs(_split(args.configs) or None, stream=args.stream)
     settings = SuiteSettings(requests=args.requests, warmup=args.warmup, latency_concurrency=args.latency_concurrency,
                              workers=args.workers, throughput_requests=args.throughput_requests, stream=args.stream,
                              dataset=args.dataset, sample_seed=args.sample_seed)
     store = _store(args)
-    from mangaeval.routing.publish import current_document
-
-    routing = current_document(store)
     args.json_out = getattr(args, "json", False)
     args.double_override = None
     with endpoint_for(args) as endpoints:
         started = not (args.endpoint_url or args.aws or os.environ.get("MANGAEVAL_BEDROCK_ENDPOINT_URL")
                        or os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME"))
-        client = BedrockClient(ClientSettings.from_env(**endpoints))
-        invoker = ModelInvoker(client, catalog)
+        environment = environment_label(args.environment, started_double=started, aws=args.aws, endpoint_url=endpoints["endpoint_url"])
         with tqdm(total=total_requests(settings, len(configs)), desc="benchmarking", unit="req", file=sys.stderr,
                   disable=args.no_progress or args.json) as bar:
-            result = run_suite(invoker, configs, settings, environment=_environment(args, endpoints["endpoint_url"], started),
-                               endpoint=endpoints["endpoint_url"], progress=bar.update, routing=routing)
-    from mangaeval.bench.baselines import save_result
-
-    result["stored_as"] = f"{store.uri}/{save_result(store, result)}"
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{result['result_id']}.json"
-    path.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    result["written_to"] = str(path)
-    if not args.no_warehouse:
-        from mangaeval.bench.warehouse import load
-
-        load(result, args.warehouse_uri)
-    return result
+            return run_and_store(catalog, configs, settings, endpoints, store, environment=environment, progress=bar.update,
+                                 out_dir=Path(args.out), warehouse_uri=args.warehouse_uri, load_warehouse=not args.no_warehouse)
 
 
 def format_result(result: dict[str, Any]) -> str:
@@ -163,32 +134,34 @@ def _read_result(path: Path) -> dict[str, Any]:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from mangaeval.bench.compare import annotations, compare, format_table, markdown
-    from mangaeval.bench.rule import REGRESSION
+    from mangaeval.bench.compare import format_table, markdown
+    from mangaeval.bench.report import build_html
+    from mangaeval.bench.suite import compare_and_report, regressions
 
     result = _read_result(args.results) if args.results else run(args)
     if args.environment and args.results:
         result["environment"] = args.environment
-    rows = compare(_store(args), result, threshold=args.threshold, margin=args.margin)
+    store = _store(args)
+    comparison = compare_and_report(store, result, threshold=args.threshold, margin=args.margin)
+    rows = comparison["figures"]
     summary = markdown(rows, result)
     for target in filter(None, [args.markdown, os.environ.get("GITHUB_STEP_SUMMARY") if args.github else None]):
         with open(target, "a", encoding="utf-8") as handle:
             handle.write(summary)
     if args.html:
-        from mangaeval.bench.report import build_html
-
         args.html.parent.mkdir(parents=True, exist_ok=True)
         args.html.write_text(build_html(result, rows), encoding="utf-8")
     if args.json:
-        _print_json({"result_id": result["result_id"], "environment": result["environment"], "figures": rows})
+        _print_json({k: v for k, v in comparison.items() if k != "annotations"})
     else:
         print(format_table(rows))
-    for line in annotations(rows, result["result_id"]):
+        print(f"verdicts and report: {comparison['report']}")
+    for line in comparison["annotations"]:
         print(line)
-    regressions = [r for r in rows if r["status"] == REGRESSION]
-    if regressions and not args.json:
-        print(f"{len(regressions)} regression(s): exit {EXIT_REGRESSION}", file=sys.stderr)
-    return EXIT_REGRESSION if regressions else 0
+    found = regressions(comparison)
+    if found and not args.json:
+        print(f"{len(found)} regression(s): exit {EXIT_REGRESSION}", file=sys.stderr)
+    return EXIT_REGRESSION if found else 0
 
 
 def cmd_cost_estimate(args: argparse.Namespace) -> int:

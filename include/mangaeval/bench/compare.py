@@ -40,13 +40,13 @@ def compare(store: Any, result: dict[str, Any], *, threshold: float = DEFAULT_TH
     return rows
 
 
-def _fmt(value: float | None, unit: str) -> str:
+def fmt_value(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
     return {"ms": f"{value:,.0f} ms", "req/s": f"{value:,.2f} req/s", "USD": f"${value:.6f}"}[unit]
 
 
-def _change(row: dict[str, Any]) -> str:
+def change_text(row: dict[str, Any]) -> str:
     """The change in the figure's own direction (+ = the figure went up), and the worse-ratio's interval."""
     if row["baseline"] in (None, 0):
         return "no baseline"
@@ -68,9 +68,9 @@ def annotations(rows: list[dict[str, Any]], result_id: str) -> list[str]:
             level, title = "notice", f"Benchmark: no baseline for {label}"
         else:
             continue
-        base = (f"baseline {_fmt(r['baseline'], r['unit'])} (v{r['baseline_version']}, result {r['baseline_result_id']})"
+        base = (f"baseline {fmt_value(r['baseline'], r['unit'])} (v{r['baseline_version']}, result {r['baseline_result_id']})"
                 if r["baseline"] is not None else "no baseline stored: `mangaeval bench accept` makes one")
-        message = f"{LABELS[r['figure']]} {_fmt(r['current'], r['unit'])} vs {base}: {_change(r)}; result {result_id}"
+        message = f"{LABELS[r['figure']]} {fmt_value(r['current'], r['unit'])} vs {base}: {change_text(r)}; result {result_id}"
         out.append(f"::{level} title={_escape_property(title)}::{_escape_data(message)}")
     return out
 
@@ -91,8 +91,8 @@ def markdown(rows: list[dict[str, Any]], result: dict[str, Any]) -> str:
              "| configuration | figure | baseline | current | change | status |", "|---|---|---|---|---|---|"]
     for r in rows:
         version = f" (v{r['baseline_version']})" if r["baseline_version"] else ""
-        lines.append(f"| {r['config_id']} | {LABELS[r['figure']]} | {_fmt(r['baseline'], r['unit'])}{version} | "
-                     f"{_fmt(r['current'], r['unit'])} | {_change(r)} | {marks[r['status']]} |")
+        lines.append(f"| {r['config_id']} | {LABELS[r['figure']]} | {fmt_value(r['baseline'], r['unit'])}{version} | "
+                     f"{fmt_value(r['current'], r['unit'])} | {change_text(r)} | {marks[r['status']]} |")
     t, m = (rows[0]["threshold"], rows[0]["margin"]) if rows else (DEFAULT_THRESHOLD, DEFAULT_MARGIN)
     lines += ["", f"Rule: REGRESSION when a figure is worse by more than {t:.0%} and the 95% bootstrap interval of the worse-ratio "
               f"lies above {1 + m:.2f} (both samples resampled; paired by prompt when both runs asked the same prompts)."]
@@ -102,6 +102,6 @@ def markdown(rows: list[dict[str, Any]], result: dict[str, Any]) -> str:
 def format_table(rows: list[dict[str, Any]]) -> str:
     lines = [f"{'configuration':<18} {'figure':<24} {'baseline':>16} {'current':>16}  {'status':<12} change"]
     for r in rows:
-        lines.append(f"{r['config_id']:<18} {LABELS[r['figure']]:<24} {_fmt(r['baseline'], r['unit']):>16} {_fmt(r['current'], r['unit']):>16}  "
-                     f"{r['status']:<12} {_change(r)}")
+        lines.append(f"{r['config_id']:<18} {LABELS[r['figure']]:<24} {fmt_value(r['baseline'], r['unit']):>16} {fmt_value(r['current'], r['unit']):>16}  "
+                     f"{r['status']:<12} {change_text(r)}")
     return "\n".join(lines)

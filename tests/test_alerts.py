@@ -205,3 +205,31 @@ def test_sns_publishes_in_the_topics_region_through_the_named_or_the_projects_co
     assert (sns.conn_id, sns.region) == ("aws_default", "us-gov-west-1")
     [sns] = configured_channels({"MANGAEVAL_ALERT_SNS_TOPIC_ARN": ARN, "MANGAEVAL_AWS_CONN_ID": "aws_prod"})[0]
     assert sns.conn_id == "aws_prod"
+
+
+def _figure(config_id: str, figure: str, status: str, baseline: float, current: float, unit: str = "ms") -> dict:
+    return {"config_id": config_id, "benchmark": "latency", "figure": figure, "status": status, "baseline": baseline, "current": current,
+            "ratio": current / baseline, "ci_low": current / baseline - 0.05, "ci_high": current / baseline + 0.05, "unit": unit,
+            "baseline_version": 3, "baseline_result_id": "20261123T040000Z-aaaaaa", "threshold": 0.1, "margin": 0.0}
+
+
+def test_a_benchmark_regression_names_each_figure_its_baseline_and_how_to_accept_it():
+    run = RunRef("model_benchmark", "scheduled__2026-11-30T04:00:00+00:00", "compare_to_baselines")
+    comparison = {"result_id": "20261130T040012Z-bbbbbb", "environment": "aws", "threshold": 0.1,
+                  "report": "s3://b/benchmarks/reports/20261130T040012Z-bbbbbb/report.html",
+                  "markdown": "s3://b/benchmarks/reports/20261130T040012Z-bbbbbb/comparison.md",
+                  "result": "s3://b/benchmarks/results/20261130T040012Z-bbbbbb.json",
+                  "figures": [_figure("sonnet-4-5", "latency_p95_ms", "REGRESSION", 2000.0, 2400.0),
+                              _figure("haiku-3-5", "latency_p95_ms", "PASS", 900.0, 910.0)]}
+    alert = events.benchmark_regression(run, comparison, "s3://b/benchmarks/baselines/")
+    body = sections(text(alert))
+    assert alert.event == "benchmark_regression" and alert.severity == "warning"
+    assert "1 figure(s) of sonnet-4-5 (aws)" in alert.title
+    assert body["What happened"][1].startswith("P95 latency of sonnet-4-5: 2,400 ms vs baseline 2,000 ms (v3, result 20261123T040000Z-aaaaaa): +20.0%")
+    assert not any("haiku-3-5" in line for line in body["What happened"])  # a PASS is not alerted
+    assert alert.where_value("Report") == comparison["report"] and alert.where_value("Baselines") == "s3://b/benchmarks/baselines/"
+    assert any("mangaeval bench accept --result-id 20261130T040012Z-bbbbbb --environment aws --configs sonnet-4-5" in t for t in alert.todo)
+    line = subject(alert)
+    assert len(line) <= 99 and line.isascii()
+    comparison["figures"] = comparison["figures"][1:]
+    assert events.benchmark_regression(run, comparison, "s3://b/benchmarks/baselines/") is None

@@ -86,3 +86,16 @@ def test_alerts_are_wired_where_each_event_is_decided(dagbag):
     assert points("ab_analysis", "analyze", "on_success_callback") == ["ab_analysed"]
     assert points("canary_rollout", "report", "on_success_callback") == points("canary_rollout", "report", "on_failure_callback") == \
         ["canary_report"]
+    assert points("model_benchmark", "compare_to_baselines", "on_success_callback") == ["benchmark_compared"]
+
+
+def test_model_benchmark_shape(dagbag):
+    dag = dagbag.dags["model_benchmark"]
+    assert dag.schedule == "0 4 * * 1" and dag.max_active_runs == 1  # weekly; two suites would measure each other
+    assert {"configs", "requests", "warmup", "workers", "throughput_requests", "stream", "environment", "threshold", "margin",
+            "fail_on_regression"} <= set(dag.params)
+    assert dag.params.get_param("requests").value == 300 and dag.params.get_param("fail_on_regression").value is True
+    order = ["plan", "run_benchmarks", "compare_to_baselines", "regression_gate"]
+    for upstream, downstream in zip(order, order[1:]):
+        assert downstream in {t.task_id for t in dag.get_task(upstream).downstream_list}, (upstream, downstream)
+    assert "load_warehouse" in {t.task_id for t in dag.get_task("run_benchmarks").downstream_list}

@@ -41,6 +41,12 @@ def load(result: dict[str, Any], uri: str | None = None) -> int:
     warehouse = connect(uri)
     try:
         warehouse.require_schema()
-        return warehouse.replace_keyed("benchmark_results", {"result_id": result["result_id"]}, rows(result))
+        import pandas as pd
+
+        from mangaeval.warehouse.base import COLUMNS
+
+        frame = pd.DataFrame(rows(result), columns=COLUMNS["benchmark_results"])
+        frame["n"] = frame["n"].astype("Int64")  # a count, None for a figure without one: not 40.0 (PostgreSQL's COPY refuses it)
+        return warehouse.replace_keyed("benchmark_results", {"result_id": result["result_id"]}, frame)
     finally:
         warehouse.close()

@@ -103,6 +103,23 @@ def _result(result_id: str, scale: float = 1.0, seed: int = 1, environment: str 
                 "cost": {"samples_usd": [0.0005] * len(lat), "keys": keys}, "chain": {"build_ms": {"n": 0}}}}}
 
 
+def test_rule_error_rates_on_the_doubles_latency_distribution():
+    """A cheaper run of benchmarks/bench_rule_validity.py (100 comparisons instead of 200, seeded, so the same figures
+    every time): runs drawn from the double's own per-prompt latencies at the default 300 requests. The script prints
+    the full measurement against the targets (<= 5% false REGRESSION, >= 95% of true +20% flagged); this guards the
+    rule against losing its validity by a change to it, the prompts or the double."""
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("bench_rule_validity", ROOT / "benchmarks" / "bench_rule_validity.py")
+    validity = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(validity)
+    table = validity.population("haiku-3-5", 300)
+    assert validity.rate(table, 1.0, 100, 0.0, seed=1000) <= 0.05
+    assert validity.rate(table, 1.2, 100, 0.0, seed=1200) >= 0.93
+
+
 @pytest.fixture(params=["local", "s3"])
 def store(request, tmp_path, monkeypatch):
     return object_store(request.param, request, tmp_path, monkeypatch, "bench")

@@ -9,7 +9,7 @@ from mangaeval.dashboards.app import create_app
 
 URL_PREFIX = "/mangaeval"
 PAGES = (("Evaluation", "evaluation"), ("Answers", "answers"), ("Routing", "routing"), ("Experiments", "experiments"),
-         ("Rollouts", "rollouts"))
+         ("Rollouts", "rollouts"), ("Benchmarks", "benchmarks"))
 
 
 class MangaEvalDashboards(AirflowPlugin):

@@ -17,7 +17,8 @@ from mangaeval.results import rows_to_frame
 from mangaeval.warehouse import connect
 from mangaeval.warehouse.decide import run_tables
 from mangaeval.warehouse.policy import load_policy
-from tests.conftest import postgres_test_uri
+from tests.bench_helpers import FIRST, SECOND, load_all
+from tests.conftest import engine_uri, postgres_test_uri
 
 RUN = "scheduled__2026-11-22T02:00:00+00:00"
 CONFIGS = {"sonnet-3-5-v2": (0.90, 0.003, 1800), "haiku-3-5": (0.80, 0.0008, 600), "nova-lite": (0.72, 0.0001, 500)}
@@ -137,7 +138,8 @@ def test_the_app_is_read_only_and_refuses_anonymous_requests():
     methods = {m for route in app.routes for m in getattr(route, "methods", set())}
     assert methods <= {"GET", "HEAD"}
     client = TestClient(app)
-    for path in ("/evaluation", "/answers", "/routing", "/experiments", "/rollouts", "/static/plotly.min.js", "/case?run_id=a&test_id=b"):
+    for path in ("/evaluation", "/answers", "/routing", "/experiments", "/rollouts", "/benchmarks", "/static/plotly.min.js",
+                 "/case?run_id=a&test_id=b"):
         response = client.get(path)
         assert response.status_code == 401 and "MangaEval" not in response.text, path
     # a forged token needs the API server's auth manager to be refused: tests/test_dashboards_browser.py checks it
@@ -194,3 +196,171 @@ def test_the_report_command_writes_the_html_and_names_a_missing_run(tmp_path, mo
     assert (tmp_path / "out" / "index.html").stat().st_size > 1_000_000 and RUN in capsys.readouterr().out
     assert main(["report", "--html", str(tmp_path / "out2"), "--run-id", "no-such-run"]) == 2
     assert "no such run" in capsys.readouterr().err and not (tmp_path / "out2").exists()
+
+
+# Benchmarks -------------------------------------------------------------------------------------------------------
+# tests/bench_helpers.py: two results on the double a week apart (haiku-3-5's P95 1000 -> 1250 ms, +25%; nova-lite's
+# 800 -> 864 ms, +8%; sonnet-3-5-v2 only in the first) and an older one on AWS.
+@pytest.fixture(params=["duckdb", "postgresql"], scope="module")
+def bench_uri(request, tmp_path_factory):
+    with engine_uri(request.param, tmp_path_factory.mktemp(f"bench-{request.param}"), "test_dash_bench") as uri:
+        load_all(uri)
+        yield uri
+
+
+@pytest.fixture
+def bench_reader(bench_uri):
+    warehouse = connect(bench_uri)
+    yield Reader(warehouse)
+    warehouse.close()
+
+
+def dashboards_client(monkeypatch, uri: str):
+    from fastapi.testclient import TestClient
+
+    from mangaeval.dashboards.app import create_app
+
+    monkeypatch.setenv("MANGAEVAL_WAREHOUSE_URI", uri)
+    return TestClient(create_app(access=lambda dag_id: (lambda: None)))
+
+
+def page_charts(text: str) -> dict[str, dict]:
+    return {m[1]: json.loads(m[2]) for m in re.finditer(r'<script type="application/json" data-chart="([^"]+)">(.*?)</script>', text)}
+
+
+def table_rows(text: str, table_id: str) -> list[str]:
+    body = re.search(rf'<table id="{table_id}">.*?<tbody>(.*?)</tbody>', text, re.S)
+    return re.findall(r"<tr>(.*?)</tr>", body[1], re.S) if body else []
+
+
+def test_benchmark_latest_result_per_configuration_and_its_change_vs_the_previous(bench_reader):
+    environments = bench_reader.benchmark_environments()
+    assert environments == ["double", "aws"]  # the latest result's environment first: the page's default
+    assert bench_reader.checked_benchmark_filters(environments, None, None) == ("double", ["haiku-3-5", "nova-lite", "sonnet-3-5-v2"], None)
+    latest = {r["config_id"]: r for r in bench_reader.benchmark_latest("double", None)}
+    haiku, nova, sonnet = latest["haiku-3-5"], latest["nova-lite"], latest["sonnet-3-5-v2"]
+    assert haiku["result_id"] == "r2-double" and haiku["model_id"] == "model-of-haiku-3-5"
+    assert (haiku["p50_ms"], haiku["p95_ms"], haiku["p99_ms"]) == pytest.approx((625, 1250, 1875))
+    assert (haiku["p95_ci_low"], haiku["p95_ci_high"], haiku["p95_previous_ms"]) == pytest.approx((1125, 1375, 1000))
+    assert haiku["p95_change"] == pytest.approx(0.25) and haiku["p95_worse"]
+    assert haiku["throughput_change"] == pytest.approx(-0.2) and haiku["cost_change"] == pytest.approx(0)
+    assert nova["p95_change"] == pytest.approx(0.08) and not nova["p95_worse"]  # worse, but under the 10% mark
+    assert nova["cost_change"] == pytest.approx(0.1) and (nova["error_rate"], nova["error_rate_previous"]) == pytest.approx((0.02, 0))
+    # sonnet was only in the first result: that is its latest, with nothing before it
+    assert sonnet["result_id"] == "r1-double" and sonnet["p95_change"] is None and not sonnet["p95_worse"]
+    assert sonnet["error_rate"] == pytest.approx(0.05) and sonnet["error_rate_previous"] is None
+    # per environment: AWS's haiku result is not the double's previous one, nor the other way round
+    (aws,) = bench_reader.benchmark_latest("aws", None)
+    assert aws["result_id"] == "r0-aws" and aws["p95_ms"] == pytest.approx(1500) and aws["p95_change"] is None
+
+
+def test_benchmark_trend_has_one_point_per_result_and_figure(bench_reader):
+    trend = bench_reader.benchmark_trend("double", None)
+    points = pd.DataFrame(trend).groupby(["config_id", "figure"]).size().to_dict()
+    expected = {(c, f): 2 if c in SECOND["configs"] else 1 for c in FIRST["configs"]
+                for f in ("latency_p95_ms", "throughput_rps", "cost_per_query_usd")}
+    assert points == expected
+    haiku = [r for r in trend if r["config_id"] == "haiku-3-5" and r["figure"] == "latency_p95_ms"]
+    assert [r["result_id"] for r in haiku] == ["r1-double", "r2-double"] and [r["value"] for r in haiku] == pytest.approx([1000, 1250])
+    assert [r["ci_low"] for r in haiku] == pytest.approx([900, 1125])
+    assert {r["config_id"] for r in bench_reader.benchmark_trend("double", "nova-lite")} == {"nova-lite"}
+
+
+@pytest.mark.parametrize("bad", ["nope", "x' OR '1'='1", "'; DROP TABLE benchmark_results; --"])
+def test_benchmark_filters_refuse_what_the_warehouse_does_not_hold(bench_reader, bad):
+    environments = bench_reader.benchmark_environments()
+    with pytest.raises(NotFound, match="has no benchmark results; the warehouse holds double, aws"):
+        bench_reader.checked_benchmark_filters(environments, bad, None)
+    with pytest.raises(BadInput, match="configuration .*: environment double has benchmark results for haiku-3-5, nova-lite, sonnet-3-5-v2"):
+        bench_reader.checked_benchmark_filters(environments, "double", bad)
+    with pytest.raises(BadInput, match="environment aws has benchmark results for haiku-3-5$"):
+        bench_reader.checked_benchmark_filters(environments, "aws", "nova-lite")  # a configuration of another environment
+    assert len(bench_reader.benchmark_trend("double", None)) == 15  # still there
+
+
+def test_benchmarks_page_charts_each_configuration_and_marks_a_p95_worse_by_more_than_10_percent(bench_uri, monkeypatch):
+    page = dashboards_client(monkeypatch, bench_uri).get("/benchmarks")
+    assert page.status_code == 200 and "Benchmarks — double" in page.text
+    charts = page_charts(page.text)
+    p95 = charts["bench-p95"]["data"]
+    assert [t["name"] for t in p95] == ["haiku-3-5", "nova-lite", "sonnet-3-5-v2"] and [len(t["x"]) for t in p95] == [2, 2, 1]
+    assert p95[0]["y"] == [1000, 1250] and p95[0]["error_y"]["array"] == [100, 125] and p95[0]["error_y"]["arrayminus"] == [100, 125]
+    throughput_cost = charts["bench-throughput-cost"]["data"]
+    assert len(throughput_cost) == 6 and [t["y"] for t in throughput_cost[:2]] == [[30, 24], [0.0016, 0.0016]]
+    rows = table_rows(page.text, "bench-latest")
+    assert len(rows) == 3 and [r.split("</td>")[0] for r in rows] == ["<td>haiku-3-5", "<td>nova-lite", "<td>sonnet-3-5-v2"]
+    assert [r.count('data-worse="1"') for r in rows] == [1, 0, 0]  # haiku +25% marked; nova +8% not
+    assert "▲ +25.0% worse" in rows[0] and "+8.0%" in rows[1] and "first result" in rows[2]
+    assert "$0.001600" in rows[0] and "-20.0%" in rows[0] and "2.0% <span" in rows[1]  # $/query, req/s change, error rate
+    notice = re.search(r'id="bench-worse">(.*?)</p>', page.text)[1]
+    assert "haiku-3-5 (+25.0%)" in notice and "nova-lite" not in notice
+
+
+def test_benchmarks_page_filters_by_environment_and_configuration(bench_uri, monkeypatch):
+    client = dashboards_client(monkeypatch, bench_uri)
+    aws = client.get("/benchmarks", params={"environment": "aws"})
+    assert aws.status_code == 200 and "Benchmarks — aws" in aws.text and '<option selected>aws</option>' in aws.text
+    (row,) = table_rows(aws.text, "bench-latest")
+    assert "r0-aws" in row and "first result" in row and "data-worse" not in row
+    nova = client.get("/benchmarks", params={"config_id": "nova-lite"})
+    assert [t["name"] for t in page_charts(nova.text)["bench-p95"]["data"]] == ["nova-lite"]
+    assert len(table_rows(nova.text, "bench-latest")) == 1 and 'id="bench-worse"' not in nova.text
+
+
+def test_benchmarks_page_empty_unknown_environment_and_bad_configuration_are_clear_pages(tmp_path, monkeypatch):
+    uri = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    wh = connect(uri)
+    wh.ensure_schema()  # a warehouse without a benchmark row
+    wh.close()
+    client = dashboards_client(monkeypatch, uri)
+    empty = client.get("/benchmarks")
+    assert empty.status_code == 200 and 'id="empty"' in empty.text and page_charts(empty.text) == {}
+    assert "No benchmark results yet: run <code>mangaeval bench</code> or the model_benchmark DAG" in empty.text
+    load_all(uri)
+    unknown = client.get("/benchmarks", params={"environment": "staging"})
+    assert unknown.status_code == 404 and "Traceback" not in unknown.text and "Not found" in unknown.text
+    assert "environment &#x27;staging&#x27; has no benchmark results; the warehouse holds double, aws" in unknown.text
+    assert '<a href="benchmarks">Latest benchmark results</a>' in unknown.text
+    bad = client.get("/benchmarks", params={"environment": "aws", "config_id": "<script>"})
+    assert bad.status_code == 400 and "&lt;script&gt;" in bad.text and "<script>'" not in bad.text
+
+
+@pytest.mark.integration
+def test_benchmarks_page_on_a_real_suite_run_loaded_by_the_cli_and_a_slower_copy(tmp_path, monkeypatch):
+    """`mangaeval bench` for real (the double at a twentieth of real time) loading its own rows, then the same result
+    a week later with every P95 20% higher (and its interval): the page shows the run's own figures and marks both."""
+    import copy
+    import os
+    import subprocess
+    import sys
+    from datetime import datetime, timedelta
+
+    from mangaeval.bench.warehouse import load
+
+    uri = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    done = subprocess.run([sys.executable, "-m", "mangaeval.cli", "bench", "--configs", "haiku-3-5", "nova-lite", "--requests", "30",
+                           "--warmup", "2", "--workers", "4", "--throughput-requests", "20", "--time-scale", "0.05", "--no-progress",
+                           "--store-uri", str(tmp_path / "store"), "--out", str(tmp_path / "out"), "--warehouse-uri", uri],
+                          capture_output=True, text=True, timeout=300,
+                          env={k: v for k, v in os.environ.items() if k not in ("MANGAEVAL_BEDROCK_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME")})
+    assert done.returncode == 0, done.stderr[-3000:]
+    (path,) = (tmp_path / "out").glob("*.json")
+    first = json.loads(path.read_text())
+    slower = copy.deepcopy(first)
+    slower["result_id"] += "-slower"
+    slower["created_at"] = (datetime.fromisoformat(first["created_at"]) + timedelta(days=7)).isoformat()
+    for section in slower["configs"].values():
+        stats = section["latency"]["stats"]
+        stats["p95"], stats["p95_ci"] = stats["p95"] * 1.2, [v * 1.2 for v in stats["p95_ci"]]
+    load(slower, uri)
+    page = dashboards_client(monkeypatch, uri).get("/benchmarks")
+    assert page.status_code == 200 and f"Benchmarks — {first['environment']}" in page.text
+    p95 = page_charts(page.text)["bench-p95"]["data"]
+    assert [t["name"] for t in p95] == ["haiku-3-5", "nova-lite"]
+    for trace in p95:
+        before = first["configs"][trace["name"]]["latency"]["stats"]["p95"]
+        assert trace["y"] == pytest.approx([before, before * 1.2], rel=1e-4)
+    rows = table_rows(page.text, "bench-latest")
+    assert len(rows) == 2 and all("▲ +20.0% worse" in r and slower["result_id"] in r for r in rows)
+    rps = first["configs"]["haiku-3-5"]["throughput"]["rps"]
+    assert f"{rps:.2f}" in rows[0] and "+0.0%" in rows[0]  # throughput unchanged in the copy

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.bench_helpers import load_all
 from tests.conftest import ROOT, airflow_test_env, free_port, run_dag_test
 
 pytestmark = pytest.mark.integration
@@ -70,6 +71,7 @@ def site(tmp_path_factory):
         fill_rollout(warehouse, "a")
     finally:
         warehouse.close()
+    load_all(f"duckdb:///{data / 'warehouse.duckdb'}")  # benchmark results (tests/bench_helpers.py), as mangaeval bench loads them
     port = free_port()
     log_path = home / "api-server.log"
     with open(log_path, "w") as log:
@@ -257,6 +259,33 @@ def test_rollouts_page_shows_each_stage_with_its_verdict(site, browser, tmp_path
     shoot(browser, tmp_path, "rollouts")
 
 
+def test_benchmarks_page_draws_every_result_of_each_configuration_and_marks_the_slower_one(site, browser, tmp_path):
+    from selenium.webdriver.support.ui import Select
+
+    open_page(browser, site, "benchmarks")
+    assert wait_for_charts(browser) == 2  # P95 over results; throughput and cost per query
+    # the double: haiku-3-5 and nova-lite in both results, sonnet-3-5-v2 in the first only
+    assert [marks(browser, "bench-p95", c) for c in ("haiku-3-5", "nova-lite", "sonnet-3-5-v2")] == [2, 2, 1]
+    assert browser.execute_script("return document.querySelectorAll('#bench-p95 .errorbar').length") == 5  # every point's 95% CI
+    assert browser.execute_script("return document.getElementById('bench-throughput-cost').data.length") == 6  # 3 configurations x 2 panels
+    assert browser.execute_script("return document.querySelectorAll('#bench-throughput-cost .scatterlayer path.point').length") == 10
+    rows = browser.find_elements("css selector", "#bench-latest tbody tr")
+    assert [r.find_element("css selector", "td").text for r in rows] == ["haiku-3-5", "nova-lite", "sonnet-3-5-v2"]
+    worse = browser.find_elements("css selector", "#bench-latest td[data-worse]")
+    assert len(worse) == 1 and worse[0].text == "▲ +25.0% worse" and "haiku-3-5" in browser.find_element("id", "bench-worse").text
+    assert console_errors(browser) == []
+    shoot(browser, tmp_path, "benchmarks")
+    Select(browser.find_element("id", "environment-select")).select_by_visible_text("aws")  # the filter submits itself
+    deadline = time.monotonic() + 30
+    while "environment=aws" not in browser.current_url and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert wait_for_charts(browser) == 2 and marks(browser, "bench-p95", "haiku-3-5") == 1
+    assert len(browser.find_elements("css selector", "#bench-latest tbody tr")) == 1 and console_errors(browser) == []
+    open_page(browser, site, "benchmarks?environment=staging")
+    assert "has no benchmark results; the warehouse holds double, aws" in browser.find_element("tag name", "body").text
+    assert "Traceback" not in browser.page_source
+
+
 def test_a_bad_run_id_gets_a_clear_page_not_a_traceback(site, browser, tmp_path):
     open_page(browser, site, "evaluation?run_id=no-such-run")
     text = browser.find_element("tag name", "body").text
@@ -270,7 +299,8 @@ def test_a_bad_run_id_gets_a_clear_page_not_a_traceback(site, browser, tmp_path)
 
 
 def test_anonymous_and_forged_requests_are_refused(site):
-    for path in ("evaluation", "answers", "routing", "experiments", "rollouts", "static/plotly.min.js", f"case?run_id=x&test_id=y"):
+    for path in ("evaluation", "answers", "routing", "experiments", "rollouts", "benchmarks", "static/plotly.min.js",
+                 f"case?run_id=x&test_id=y"):
         status, body = _get(f"{site['base']}/mangaeval/{path}")
         assert status in (401, 403), (path, status)
         assert "mangaeval" not in body.lower() or "not authenticated" in body.lower()
@@ -288,8 +318,9 @@ def test_the_plugin_is_listed_with_its_navigation_entries(site):
     status, body = _get(f"{site['base']}/api/v2/plugins", {"Authorization": f"Bearer {site['token']}"})
     assert status == 200, body
     plugin = next(p for p in json.loads(body)["plugins"] if p["name"] == "mangaeval_dashboards")
-    assert [v["name"] for v in plugin["external_views"]] == ["Evaluation", "Answers", "Routing", "Experiments", "Rollouts"]
-    assert {v["href"] for v in plugin["external_views"]} == {f"mangaeval/{p}" for p in ("evaluation", "answers", "routing", "experiments", "rollouts")}
+    assert [v["name"] for v in plugin["external_views"]] == ["Evaluation", "Answers", "Routing", "Experiments", "Rollouts", "Benchmarks"]
+    assert {v["href"] for v in plugin["external_views"]} == {f"mangaeval/{p}" for p in ("evaluation", "answers", "routing", "experiments", "rollouts",
+                                                                                           "benchmarks")}
 
 
 def test_the_static_report_opens_from_a_file_url_with_the_network_off(site, browser, tmp_path):

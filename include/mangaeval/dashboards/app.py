@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 # Which DAG's runs a page shows: a user must be allowed to read that DAG's runs (auth manager) to see the page.
 PAGE_DAGS = {"evaluation": "model_evaluation", "answers": "model_evaluation", "case": "model_evaluation",
-             "routing": "model_evaluation", "experiments": "ab_analysis", "rollouts": "canary_rollout", "static": None}
+             "routing": "model_evaluation", "experiments": "ab_analysis", "rollouts": "canary_rollout",
+             "benchmarks": "model_benchmark", "static": None}
 PLOTLY_JS = None  # path of plotly.min.js inside the plotly package, found at app creation
 
 
@@ -198,5 +199,17 @@ def create_app(access: Callable[[str | None], Callable[..., Any]] | None = None,
             return pages.rollouts_page(found, chosen, reader.rollout(chosen) if chosen else None)
 
         return respond("rollouts", build)
+
+    @app.get("/benchmarks", response_class=HTMLResponse)
+    def benchmarks(environment: str | None = None, config_id: str | None = None, _: Any = guarded("benchmarks")) -> HTMLResponse:
+        def build(reader: Reader) -> str:
+            environments = reader.benchmark_environments()
+            if not environments:
+                return pages.benchmarks_empty_page()
+            chosen, configs, config = reader.checked_benchmark_filters(environments, environment, config_id)
+            return pages.benchmarks_page(environments, chosen, configs, config, reader.benchmark_trend(chosen, config),
+                                         reader.benchmark_latest(chosen, config))
+
+        return respond("benchmarks", build)
 
     return app

@@ -172,6 +172,50 @@ def canary_timeline(stages: list[dict[str, Any]], title: str) -> go.Figure:
     return fig
 
 
+def _error_bars(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A figure's 95% interval as asymmetric error bars (0 where the result has none)."""
+    return dict(type="data", symmetric=False, thickness=1, width=3,
+                array=[(r["ci_high"] - r["value"]) if r["ci_high"] is not None else 0 for r in rows],
+                arrayminus=[(r["value"] - r["ci_low"]) if r["ci_low"] is not None else 0 for r in rows])
+
+
+def benchmark_p95(rows: list[dict[str, Any]], title: str) -> go.Figure:
+    """P95 latency of each configuration over the benchmark results (x: when the result was made), its bootstrap 95%
+    interval as error bars: one trace per configuration, one point per result."""
+    p95 = [r for r in rows if r["figure"] == "latency_p95_ms"]
+    configs = sorted({r["config_id"] for r in rows})
+    fig = go.Figure()
+    for config in sorted({r["config_id"] for r in p95}):
+        mine = [r for r in p95 if r["config_id"] == config]
+        color = _color(configs, config)
+        fig.add_trace(go.Scatter(
+            name=config, x=[r["created_at"] for r in mine], y=[r["value"] for r in mine], mode="lines+markers",
+            line=dict(color=color, width=1.5), marker=dict(size=7, color=color), error_y=dict(color=color, **_error_bars(mine)),
+            customdata=[[r["result_id"], "first result" if r["change_vs_previous"] is None else f'{r["change_vs_previous"]:+.1%}'] for r in mine],
+            hovertemplate=config + "<br>P95 %{y:.0f} ms<br>result %{customdata[0]}<br>vs previous: %{customdata[1]}<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="result (created at, UTC)", yaxis_title="P95 latency (ms, 95% bootstrap CI)",
+                      legend=dict(orientation="h", y=-0.25), height=420, **_LAYOUT)
+    return fig
+
+
+def benchmark_throughput_cost(rows: list[dict[str, Any]], title: str) -> go.Figure:
+    """Throughput (req/s, left) and cost per query (USD, right) of each configuration over the results: one trace per
+    configuration in each panel, a configuration's two traces sharing a colour and a legend entry."""
+    panels = (("throughput_rps", "throughput (req/s)"), ("cost_per_query_usd", "cost per query (USD)"))
+    configs = sorted({r["config_id"] for r in rows})
+    fig = make_subplots(rows=1, cols=2, subplot_titles=[label for _, label in panels], horizontal_spacing=0.12)
+    for config in configs:
+        for col, (figure, label) in enumerate(panels, start=1):
+            mine = [r for r in rows if r["config_id"] == config and r["figure"] == figure]
+            fig.add_trace(go.Scatter(name=config, legendgroup=config, showlegend=col == 1, x=[r["created_at"] for r in mine],
+                                     y=[r["value"] for r in mine], mode="lines+markers", marker=dict(size=7),
+                                     line=dict(color=_color(configs, config), width=1.5), customdata=[r["result_id"] for r in mine],
+                                     hovertemplate=config + "<br>" + label + " %{y:.4g}<br>result %{customdata}<extra></extra>"),
+                          row=1, col=col)
+    fig.update_layout(title=title, legend=dict(orientation="h", y=-0.25), height=420, **_LAYOUT)
+    return fig
+
+
 def to_json(fig: go.Figure | dict[str, Any]) -> str:
     """The figure as plotly.js reads it (data + layout), safe inside a <script> element."""
     # 5 significant digits: more than any chart shows, and a third of the bytes of the 17 plotly writes (report size)

@@ -9,9 +9,10 @@ from typing import Any, Iterable
 from urllib.parse import urlencode
 
 from mangaeval.dashboards import figures
-from mangaeval.dashboards.queries import DIMENSIONS
+from mangaeval.dashboards.queries import DIMENSIONS, P95_WORSE
 
-NAV = (("evaluation", "Evaluation"), ("answers", "Answers"), ("routing", "Routing"), ("experiments", "Experiments"), ("rollouts", "Rollouts"))
+NAV = (("evaluation", "Evaluation"), ("answers", "Answers"), ("routing", "Routing"), ("experiments", "Experiments"), ("rollouts", "Rollouts"),
+       ("benchmarks", "Benchmarks"))
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
@@ -79,9 +80,14 @@ def layout(title: str, active: str, body: str, *, plotly_src: str | None = "stat
             f"<body><header><strong>MangaEval</strong>{nav}</header><main><h1>{e(title)}</h1>{body}</main>{loader}</body></html>")
 
 
+# Where a page that cannot be answered sends the reader back to (default: the latest evaluation run).
+BACK_LINKS = {"benchmarks": ("benchmarks", "Latest benchmark results")}
+
+
 def message_page(title: str, message: str, active: str = "") -> str:
     """A clear page for a request that cannot be answered (no such run, a value outside its allow-list)."""
-    return layout(title, active, f'<div class="notice" id="message">{e(message)}</div><p><a href="evaluation">Latest evaluation run</a></p>',
+    href, label = BACK_LINKS.get(active, ("evaluation", "Latest evaluation run"))
+    return layout(title, active, f'<div class="notice" id="message">{e(message)}</div><p><a href="{href}">{e(label)}</a></p>',
                   plotly_src=None)
 
 
@@ -348,3 +354,68 @@ def rollouts_page(rollouts: list[dict[str, Any]], chosen: str | None, detail: di
                          [[td_num(str(m["stage"])), e(m["metric"]), e(m["status"]), td_num(num(m["baseline_value"], "{:.4g}")),
                            td_num(num(m["canary_value"], "{:.4g}")), td_num(num(m["threshold"], "{:.4g}"))] for m in metrics], "canary-metrics"))
     return layout(f"Rollouts{' — ' + chosen if chosen else ''}", "rollouts", body)
+
+
+# Benchmarks --------------------------------------------------------------------------------------------------------
+def benchmarks_empty_page() -> str:
+    return layout("Benchmarks", "benchmarks", '<p class="notice" id="empty">No benchmark results yet: run <code>mangaeval bench</code> '
+                  'or the model_benchmark DAG (each result loads its figures into benchmark_results).</p>', plotly_src=None)
+
+
+def benchmark_filters(environments: list[str], environment: str, configs: list[str], config_id: str | None) -> str:
+    env_options = "".join(f'<option{" selected" if v == environment else ""}>{e(v)}</option>' for v in environments)
+    config_options = '<option value="">every configuration</option>' + "".join(
+        f'<option{" selected" if v == config_id else ""}>{e(v)}</option>' for v in configs)
+    # a new environment has other configurations: drop the chosen one rather than ask for one it may not hold
+    return (f'<form class="filters" method="get" action="benchmarks"><label>environment<br><select name="environment" '
+            f'id="environment-select" onchange="this.form.config_id.value=\'\';this.form.submit()">{env_options}</select></label>'
+            f'<label>configuration<br><select name="config_id" id="config-select" onchange="this.form.submit()">{config_options}</select></label>'
+            f'<noscript><button>show</button></noscript></form>')
+
+
+def change_cell(change: Any, worse: bool = False) -> str:
+    """A change vs the previous result as a signed percentage; a worse P95 (beyond the threshold) marked in red."""
+    if change is None:
+        return '<td class="n muted">first result</td>'
+    if worse:
+        return f'<td class="n bad flag" data-worse="1">▲ {change:+.1%} worse</td>'
+    return td_num(f"{change:+.1%}")
+
+
+def minute(value: Any) -> str:
+    """A result's time to the minute (results are days apart; microseconds are noise on a page)."""
+    return value.strftime("%Y-%m-%d %H:%M UTC") if hasattr(value, "strftime") else str(value or "")
+
+
+def benchmark_latest_table(rows: list[dict[str, Any]]) -> str:
+    was = lambda v: "" if v is None else f' <span class="muted">(was {v:.1%})</span>'
+    return table(
+        ["configuration", "model", "result", "P50 ms", "P95 ms", "P95 95% CI", "P99 ms", "req/s", "$/query", "error rate",
+         "P95 vs previous", "req/s vs previous", "$/query vs previous"],
+        [[e(r["config_id"]), f'<span class="muted">{e(r["model_id"])}</span>', f'{e(r["result_id"])}<br><span class="muted">{e(minute(r["created_at"]))}</span>',
+          td_num(num(r["p50_ms"], "{:,.0f}")), td_num(num(r["p95_ms"], "{:,.0f}")),
+          td_num(f'{num(r["p95_ci_low"], "{:,.0f}")} – {num(r["p95_ci_high"], "{:,.0f}")}'), td_num(num(r["p99_ms"], "{:,.0f}")),
+          td_num(num(r["throughput_rps"], "{:.2f}")), td_num(usd(r["cost_per_query_usd"])), td_num(pct(r["error_rate"]) + was(r["error_rate_previous"])),
+          change_cell(r["p95_change"], r["p95_worse"]), change_cell(r["throughput_change"]), change_cell(r["cost_change"])] for r in rows],
+        "bench-latest")
+
+
+def benchmark_worse_notice(rows: list[dict[str, Any]]) -> str:
+    worse = [r for r in rows if r["p95_worse"]]
+    if not worse:
+        return ""
+    names = ", ".join(f'{r["config_id"]} ({r["p95_change"]:+.1%})' for r in worse)
+    return (f'<p class="notice bad" id="bench-worse">P95 latency got worse by more than {P95_WORSE:.0%} vs the previous result: '
+            f'{e(names)}. <span class="muted">The weekly model_benchmark compare judges it against the accepted baseline.</span></p>')
+
+
+def benchmarks_page(environments: list[str], environment: str, configs: list[str], config_id: str | None,
+                    trend_rows: list[dict[str, Any]], latest_rows: list[dict[str, Any]]) -> str:
+    results = len({r["result_id"] for r in trend_rows})
+    scope = config_id or f"{len(configs)} configurations"
+    body = (benchmark_filters(environments, environment, configs, config_id)
+            + f'<p id="bench-summary">{results} results in environment <b>{e(environment)}</b> ({e(scope)}), oldest to newest.</p>'
+            + chart("bench-p95", figures.benchmark_p95(trend_rows, "P95 latency per configuration (error bars: 95% CI)"))
+            + chart("bench-throughput-cost", figures.benchmark_throughput_cost(trend_rows, "throughput and cost per query"))
+            + "<h2>Latest result per configuration</h2>" + benchmark_worse_notice(latest_rows) + benchmark_latest_table(latest_rows))
+    return layout(f"Benchmarks — {environment}", "benchmarks", body)

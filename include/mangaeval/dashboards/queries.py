@@ -12,10 +12,14 @@ from typing import Any
 
 import pandas as pd
 
+from mangaeval.bench.rule import DEFAULT_THRESHOLD
 from mangaeval.errors import MangaEvalError
 from mangaeval.warehouse.sqlfiles import read_sql, without_comments
 
 PAGE_SIZE = 25  # cases per Answers page: 25 x 9 configurations of answers is what a person reads side by side
+# A P95 more than 10% above the previous result's is marked: the bench rule's regression threshold, here without
+# its statistical evidence (the warehouse keeps no samples, so the page marks, the compare verdict decides).
+P95_WORSE = DEFAULT_THRESHOLD
 DIMENSIONS = ("relevance", "factual_accuracy", "completeness", "language_match", "format_length", "safety_policy")
 
 
@@ -171,6 +175,33 @@ class Reader:
             if not isinstance(stage["reason_list"], list):
                 stage["reason_list"] = [stage["reason_list"]]
         return {"stages": stages, "metrics": _records(self._q("canary_metrics", {"rollout_id": rollout_id}))}
+
+    # Benchmarks -------------------------------------------------------------------------------------------------
+    def benchmark_environments(self) -> list[str]:
+        """The environments with benchmark results, latest first; empty when `mangaeval bench` never loaded any."""
+        return [r["environment"] for r in _records(self._q("benchmark_environments"))]
+
+    def checked_benchmark_filters(self, environments: list[str], environment: str | None,
+                                  config_id: str | None) -> tuple[str, list[str], str | None]:
+        """The environment (default: the latest result's) and configuration (default: every one) to show, each
+        checked against what the warehouse holds, and the environment's configurations."""
+        chosen = environment or environments[0]
+        if chosen not in environments:
+            raise NotFound(f"environment {chosen!r} has no benchmark results; the warehouse holds {', '.join(environments)}")
+        configs = list(self._q("benchmark_configs", {"environment": chosen})["config_id"])
+        if config_id and config_id not in configs:
+            raise BadInput(f"configuration {config_id!r}: environment {chosen} has benchmark results for {', '.join(configs)}")
+        return chosen, configs, config_id or None
+
+    def benchmark_trend(self, environment: str, config_id: str | None) -> list[dict[str, Any]]:
+        return _records(self._q("benchmark_trend", {"environment": environment, "config_id": config_id}))
+
+    def benchmark_latest(self, environment: str, config_id: str | None) -> list[dict[str, Any]]:
+        """Each configuration's latest result; `p95_worse` when its P95 grew by more than the bench rule's threshold."""
+        rows = _records(self._q("benchmark_latest", {"environment": environment, "config_id": config_id}))
+        for row in rows:
+            row["p95_worse"] = row["p95_change"] is not None and row["p95_change"] > P95_WORSE
+        return rows
 
 
 # Routing (the ledger in the object store: the routing table's history is not in the warehouse) ---------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -117,7 +118,7 @@ def create_app(access: Callable[[str | None], Callable[..., Any]] | None = None,
                 body = build(Reader(warehouse))
             status = 200
         except NotFound as exc:
-            body, status = pages.message_page("No such run" if "run" in str(exc) else "Not found", str(exc), page), 404
+            body, status = pages.message_page("No such run" if re.search(r"\brun\b", str(exc)) else "Not found", str(exc), page), 404
         except BadInput as exc:
             body, status = pages.message_page("Bad request", str(exc), page), 400
         except MangaEvalError as exc:

@@ -92,9 +92,9 @@ def test_baseline_then_a_slower_model_is_flagged_alerted_and_fails_the_gate(airf
     assert "mangaeval bench accept --result-id" in json.dumps(webhook.posts[0]["body"])
     assert "BenchmarkRegression" in slower["log"] and "regression(s): " in slower["log"]
 
-    relaxed = run_dag_test(airflow_env, "model_benchmark", "2026-12-07T04:00:00+00:00",
-                           {**SMALL, "double_time_scale": 0.2, "fail_on_regression": False}, data)
-    assert relaxed["state"] == "success", relaxed["log"][-4000:]
+    from mangaeval.bench.steps import regression_gate  # the same verdicts with fail_on_regression off: a green run
+
+    assert regression_gate(second, {"fail_on_regression": False})["regressions"] == 4
 
 
 def test_bad_parameters_fail_plan_before_any_model_is_called(airflow_env, tmp_path):

@@ -34,7 +34,8 @@ SCHEDULE = os.environ.get("MANGAEVAL_BENCHMARK_SCHEDULE", "0 4 * * 1")
     catchup=False,
     max_active_runs=1,  # two suites at once would measure each other
     tags=["mangaassist", "benchmark"],
-    default_args={"retries": 1, "retry_delay": timedelta(minutes=5), "pre_execute": use_airflow_connections},
+    default_args={"retries": 1, "retry_delay": timedelta(minutes=5), "pre_execute": use_airflow_connections,
+                  "on_failure_callback": alert_on("task_failure")},  # once per run (a regression: its own alert)
     params={
         "configs": Param(DEFAULT_CONFIGS, type="array", items={"type": "string"},
                          description="configuration ids from include/config/configurations.yaml"),

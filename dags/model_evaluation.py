@@ -32,7 +32,8 @@ SCHEDULE = os.environ.get("MANGAEVAL_EVALUATION_SCHEDULE", "0 2 * * *")
     max_active_runs=1,
     tags=["mangaassist", "evaluation", "routing"],
     default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True,
-                  "pre_execute": use_airflow_connections},
+                  "pre_execute": use_airflow_connections,
+                  "on_failure_callback": alert_on("task_failure")},  # once per run; the gate has its own
     params={
         "configs": Param(["sonnet-3-5-v2", "sonnet-4-5", "haiku-3-5", "nova-lite", "custom-sagemaker"], type="array", items={"type": "string"},
                          description="configuration ids from include/config/configurations.yaml"),

@@ -205,3 +205,36 @@ def test_an_alert_that_cannot_be_built_is_logged_and_never_fails_the_task(webhoo
     assert "Traceback" not in caplog.text and webhook.posts == []
     with pytest.raises(ValueError, match="alert point 'gate'"):
         notify.alert_on("gate")
+
+
+def test_a_failed_task_is_alerted_once_per_run_even_when_several_fail(webhook, tmp_path, monkeypatch):
+    from mangaeval.bench.steps import BenchmarkRegression
+
+    monkeypatch.setenv("MANGAEVAL_ROUTING_URI", str(tmp_path))
+    throttled = RuntimeError("ThrottlingException: Too many requests, please wait before trying again.")
+
+    def fail(dag_id: str, task_id: str, run_id: str, exc: Exception, attempts: int = 3) -> None:
+        ti = TaskInstance(dag_id, task_id, {}, run_id=run_id)
+        ti.try_number = attempts
+        notify.alert_on("task_failure")({"ti": ti, "exception": exc})
+
+    fail("model_evaluation", "evaluate_sonnet", "night-1", throttled)
+    fail("model_evaluation", "evaluate_haiku", "night-1", throttled)  # the same run: not again
+    [post] = webhook.posts
+    body = json.dumps(post["body"])
+    assert post["body"]["text"].endswith("model_evaluation: task evaluate_sonnet failed (run night-1)")
+    assert "failed after 3 attempts: RuntimeError: ThrottlingException" in body and "production routing is unchanged" in body
+    assert "the run's cache" in body
+    fail("model_evaluation", "evaluate_sonnet", "night-2", throttled)  # the next night: alerted
+    assert len(webhook.posts) == 2
+    fail("model_benchmark", "regression_gate", "week-1", BenchmarkRegression("2 regression(s)"), 1)  # its own alert said it
+    assert len(webhook.posts) == 2
+    fail("model_benchmark", "run_benchmarks", "week-1", RuntimeError("every measured call of haiku-3-5 failed"), 2)
+    assert len(webhook.posts) == 3 and "No verdict from this run" in json.dumps(webhook.posts[2]["body"])
+    assert sorted(p.name for p in (tmp_path / "alerts" / "task_failures" / "model_evaluation").iterdir()) == ["night-1.json", "night-2.json"]
+
+
+def test_a_failed_task_with_alerts_off_leaves_no_marker(tmp_path, monkeypatch):
+    monkeypatch.setenv("MANGAEVAL_ROUTING_URI", str(tmp_path))
+    notify.alert_on("task_failure")({"ti": TaskInstance("model_evaluation", "plan", {}), "exception": ValueError("bad")})
+    assert not (tmp_path / "alerts").exists()  # a channel configured later still hears of the next failure

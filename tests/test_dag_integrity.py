@@ -79,7 +79,9 @@ def test_alerts_are_wired_where_each_event_is_decided(dagbag):
     from mangaeval.alerts.notify import AlertNotifier
 
     def points(dag_id: str, task_id: str, kind: str) -> list[str]:
-        return [c.point for c in getattr(dagbag.dags[dag_id].get_task(task_id), kind) or [] if isinstance(c, AlertNotifier)]
+        callbacks = getattr(dagbag.dags[dag_id].get_task(task_id), kind) or []
+        callbacks = callbacks if isinstance(callbacks, list) else [callbacks]  # default_args' callback: a single one
+        return [c.point for c in callbacks if isinstance(c, AlertNotifier)]
 
     assert points("model_evaluation", "validation_gate", "on_failure_callback") == ["gate_failure"]
     assert points("model_evaluation", "publish_routing", "on_success_callback") == ["routing_published"]
@@ -87,6 +89,10 @@ def test_alerts_are_wired_where_each_event_is_decided(dagbag):
     assert points("canary_rollout", "report", "on_success_callback") == points("canary_rollout", "report", "on_failure_callback") == \
         ["canary_report"]
     assert points("model_benchmark", "compare_to_baselines", "on_success_callback") == ["benchmark_compared"]
+    for dag_id in ("model_evaluation", "model_benchmark"):  # every other task's final failure: the task_failed alert, once per run
+        for t in dagbag.dags[dag_id].tasks:
+            expected = ["gate_failure"] if t.task_id == "validation_gate" else ["task_failure"]
+            assert points(dag_id, t.task_id, "on_failure_callback") == expected, (dag_id, t.task_id)
 
 
 def test_model_benchmark_shape(dagbag):

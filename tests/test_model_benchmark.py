@@ -97,12 +97,17 @@ def test_baseline_then_a_slower_model_is_flagged_alerted_and_fails_the_gate(airf
     assert regression_gate(second, {"fail_on_regression": False})["regressions"] == 4
 
 
-def test_bad_parameters_fail_plan_before_any_model_is_called(airflow_env, tmp_path):
+def test_bad_parameters_fail_plan_before_any_model_is_called_and_alert_once(airflow_env, tmp_path, webhook):
     data = tmp_path / "data"
+    alerting = {"AIRFLOW_CONN_ALERTS_SLACK": webhook.connection(), "MANGAEVAL_ALERT_SLACK_CONN_ID": "alerts_slack"}
     bad = run_dag_test(airflow_env, "model_benchmark", WHEN,
-                       {**SMALL, "configs": ["sonnet-3-5-v2", "no-such-config"], "dataset_version": "v99", "environment": "a b"}, data)
+                       {**SMALL, "configs": ["sonnet-3-5-v2", "no-such-config"], "dataset_version": "v99", "environment": "a b"}, data,
+                       **alerting)
     assert bad["state"] == "failed"
     assert bad["tasks"]["plan"] == "failed" and bad["tasks"]["run_benchmarks"] == "upstream_failed", bad["tasks"]
     for said in ("no-such-config", "v99", "parameter environment"):
         assert said in bad["log"], said
     assert not (data / "benchmarks").exists()
+    [post] = webhook.posts  # the task_failed alert, from the DAG's default on_failure_callback
+    assert post["body"]["text"].endswith(f"model_benchmark: task plan failed (run manual__{WHEN})"), post["body"]["text"]
+    assert "no-such-config" in json.dumps(post["body"])

@@ -7,7 +7,8 @@
   nightly run, a completed canary; an applied A/B proposal says so in its own alert);
 - ab_proposal: ab_analysis decided PROMOTE_TREATMENT, ROLLBACK or REVIEW for an experiment (proposed, or applied);
 - canary_rollback: a rollout was rolled back (a verdict, or a failed task);
-- benchmark_regression: the weekly model_benchmark found a figure worse than its baseline beyond noise.
+- benchmark_regression: the weekly model_benchmark found a figure worse than its baseline beyond noise;
+- task_failed: a task of model_evaluation or model_benchmark failed for good (its retries spent), once per run.
 """
 
 from __future__ import annotations
@@ -297,3 +298,34 @@ def benchmark_regression(run: RunRef, comparison: dict[str, Any] | None, baselin
             f"{result_id} --environment {environment} --configs {' '.join(configs)}` makes it the baseline; nothing else does."]
     return Alert("benchmark_regression", "warning", f"benchmark regression: {len(found)} figure(s) of {', '.join(configs)} "
                  f"({environment})", tuple(happened), tuple(where), tuple(todo))
+
+
+# --- a failed task ------------------------------------------------------------------------------------------------
+
+# What a failed task leaves behind, per DAG and task ("*": any other task of the DAG).
+TASK_FAILURE_CONSEQUENCES = {
+    "model_evaluation": {
+        "publish_report": "The routing table was published; only this run's HTML report is missing.",
+        "stop_model_double": "The run's work is done; the model double it started may still run (it stops itself when idle).",
+        "*": "Nothing of this run is loaded or published: the routing table is not touched, production routing is unchanged.",
+    },
+    "model_benchmark": {
+        "load_warehouse": "The result is stored and compared; the warehouse's trend (the Benchmarks page) misses it.",
+        "*": "No verdict from this run: nothing was compared, the baselines are unchanged.",
+    },
+}
+
+
+def task_failed(run: RunRef, error: str, attempts: int | None) -> Alert:
+    consequences = TASK_FAILURE_CONSEQUENCES.get(run.dag_id, {})
+    consequence = consequences.get(run.task_id) or consequences.get("*") or "See the run's grid for what did not run."
+    tried = f" after {attempts} attempts" if attempts and attempts > 1 else ""
+    happened = [f"Task {run.task_id} of {run.dag_id} run {run.run_id} failed{tried}: {error}", consequence,
+                "Other tasks of this run that fail are not alerted again: the run's grid shows them."]
+    todo = ["Read the task log: the last lines say what failed (throttling -> the quotas and pools; timeouts or 5xx -> the "
+            "endpoint; access denied -> the AWS connection; a bad parameter or file -> fix it).",
+            "Once fixed, clear the failed task and what follows it in this run"
+            + (" (answers already paid for come from the run's cache)" if run.dag_id == "model_evaluation" else "")
+            + ", or trigger the DAG again."]
+    return Alert("task_failed", "warning", f"{run.dag_id}: task {run.task_id} failed (run {run.run_id})", tuple(happened),
+                 tuple(run.places()), tuple(todo))

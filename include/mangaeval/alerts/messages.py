@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-EVENTS = ("gate_failed", "route_flagged", "routing_changed", "ab_proposal", "canary_rollback", "benchmark_regression")
+EVENTS = ("gate_failed", "route_flagged", "routing_changed", "ab_proposal", "canary_rollback", "benchmark_regression", "task_failed")
 SEVERITIES = ("critical", "warning", "info")
 MAX_LINES = 12  # per section; the rest is counted, not shown
 MAX_LINE_CHARS = 600

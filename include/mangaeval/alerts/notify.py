@@ -4,8 +4,9 @@ SnsNotifier or the Slack provider's SlackWebhookNotifier, given the message alre
 
 A DAG wires `alert_on(point)` as a task callback: `gate_failure` (the gate task's on_failure_callback),
 `routing_published` (publish_routing's on_success_callback), `ab_analysed` (ab_analysis' analyze),
-`canary_report` (canary_rollout's report, on success and on failure) and `benchmark_compared` (model_benchmark's
-compare_to_baselines). The callback reads what the task decided (its XCom, the rollback record), builds the
+`canary_report` (canary_rollout's report, on success and on failure), `benchmark_compared` (model_benchmark's
+compare_to_baselines) and `task_failure` (the default on_failure_callback of model_evaluation's and model_benchmark's
+tasks: once per run). The callback reads what the task decided (its XCom, the rollback record), builds the
 alerts and sends each to each channel.
 
 An alert never changes the outcome of the task it reports on: whatever goes wrong here (an unknown
@@ -19,6 +20,7 @@ the providers and the rest are imported when an alert is sent.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -192,8 +194,6 @@ def routing_published(context: Mapping[str, Any]) -> Outcome:
 def ab_analysed(context: Mapping[str, Any]) -> Outcome:
     """A decision is alerted once: the last decision seen per experiment is kept in the routing store, and a look
     alerts only when its decision differs (or a proposal was applied)."""
-    import json
-
     from mangaeval.alerts.events import ab_alerts, ab_decisions
     from mangaeval.objectstore import open_store
 
@@ -248,9 +248,41 @@ def benchmark_compared(context: Mapping[str, Any]) -> Outcome:
     return Outcome([alert] if alert else [])
 
 
+TASK_FAILURES_KEY = "alerts/task_failures/"  # in the routing store: one marker per run that has alerted a failed task
+
+
+def task_failure(context: Mapping[str, Any]) -> Outcome:
+    """Any task's final failure (a DAG's default on_failure_callback), alerted once per run: the first failing task
+    creates the run's marker only-if-absent, so tasks failing together on several workers send one alert."""
+    from mangaeval.alerts.channels import configured_channels
+    from mangaeval.alerts.events import task_failed
+    from mangaeval.objectstore import PreconditionFailed, open_store
+
+    run = run_ref(context)
+    exc = context.get("exception")
+    if type(exc).__name__ == "BenchmarkRegression":
+        return Outcome([])  # model_benchmark's gate: the benchmark_regression alert has said it
+    alert = task_failed(run, describe_error(exc) if exc else "unknown (see the task log)", getattr(context["ti"], "try_number", None))
+    channels, problems = configured_channels(os.environ)
+    if not (channels or problems):
+        return Outcome([alert])  # alerts off: the log line only, and no marker (a channel configured later hears of it)
+    safe_run = "".join(ch if ch.isalnum() or ch in "-_.+" else "_" for ch in run.run_id)
+    key = f"{TASK_FAILURES_KEY}{run.dag_id}/{safe_run}.json"
+    store = open_store()
+    try:
+        store.put(key, (json.dumps({"task_id": run.task_id, "run_id": run.run_id}) + "\n").encode(), if_none_match=True)
+    except PreconditionFailed:
+        log.info("alerts: a failed task of run %s was already alerted (%s/%s): %s not alerted again", run.run_id, store.uri, key,
+                 run.task_id)
+        return Outcome([])
+    except Exception as exc:
+        log.error("alerts: could not record the alert in %s/%s (%s): alerting anyway", store.uri, key, describe_error(exc))
+    return Outcome([alert])
+
+
 POINTS: dict[str, Callable[[Mapping[str, Any]], Outcome]] = {
     "gate_failure": gate_failure, "routing_published": routing_published, "ab_analysed": ab_analysed, "canary_report": canary_report,
-    "benchmark_compared": benchmark_compared}
+    "benchmark_compared": benchmark_compared, "task_failure": task_failure}
 
 
 class AlertNotifier(BaseNotifier):

@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 from mangaeval.text import detect_language
+from mangaeval.weighted_choice import pick_weighted
 
 # Register shares per language: most English traffic is plain English; Japanese traffic splits between polite
 # and casual, with some English titles typed as they appear on covers.
@@ -334,15 +335,6 @@ POLICY_SHORT = {"shipping-domestic": (["shipping cost?", "free shipping?"], ["�
                 "gift-wrapping": (["gift wrap?"], ["ギフト包装?", "ラッピング?"])}
 
 EMOJI_TAILS = {"en": [" 🙏📚", " 😅", " 📚✨", " 🤔", " 🙏", " 😊📖"], "ja": ["🙏✨", "😭", "📚", "🥺", "✨✨", "😊"]}
-
-
-def pick_weighted(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
-    u, acc = rng.random(), 0.0
-    for name, weight in weighted:
-        acc += weight
-        if u < acc:
-            return name
-    return weighted[-1][0]
 
 
 def _slots(register: str, slots: dict[str, Any]) -> dict[str, Any]:

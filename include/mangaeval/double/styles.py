@@ -18,6 +18,7 @@ import random
 import re
 
 from mangaeval.answers import Answer, Part
+from mangaeval.weighted_choice import pick_weighted
 
 LAYOUTS = (("plain", 0.40), ("bullets", 0.20), ("numbered", 0.15), ("bold_lead", 0.10), ("paragraphs", 0.15))
 BULLETS = ("- ", "* ", "• ")
@@ -30,15 +31,6 @@ EXTRA = {
     "ja": ["ほかにもお調べできることがあれば、遠慮なくお知らせくださいね。", "何か他に確認したいことがあれば、いつでもどうぞ。"],
 }
 _PRICE_RE = re.compile(r"¥(\d[\d,]*)")
-
-
-def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
-    u, acc = rng.random(), 0.0
-    for name, weight in weighted:
-        acc += weight
-        if u < acc:
-            return name
-    return weighted[-1][0]
 
 
 def _price_style(text: str, language: str, form: int) -> str:
@@ -69,11 +61,11 @@ def restyle(answer: Answer, rng: random.Random, intent: str) -> str:
     if not answer.text.strip():
         return answer.text  # nothing said stays nothing said
     parts = [Part(p.text, p.kind, list(p.values)) for p in answer.parts]
-    layout = _pick(rng, LAYOUTS)
+    layout = pick_weighted(rng, LAYOUTS)
     reorder = rng.random() < REORDER_RATE
     price = rng.random() < PRICE_RESTYLE_RATE
     price_form = rng.randrange(2)
-    register = _pick(rng, REGISTERS)
+    register = pick_weighted(rng, REGISTERS)
     extra = rng.random() < EXTRA_RATE
     extra_text = rng.choice(EXTRA[language])
     bullet = rng.choice(BULLETS)

@@ -219,6 +219,16 @@ def gen_product_question(rng: random.Random, language: str, edge: str | None = N
             "grounding": {"products": [record]}, "must_contain": must, "must_not_contain": must_not, "tags": [f"focus:{focus}"]}
 
 
+def draw_anchor(rng: random.Random, catalog: list[store.Series], min_fans: int) -> tuple[store.Series, str, list[store.Series]]:
+    """A title, one of its genres and the other titles of that genre, drawn again until there are `min_fans` of them."""
+    while True:
+        anchor = rng.choice(catalog)
+        genre = rng.choice(anchor.genres)
+        fans = [s for s in catalog if genre in s.genres and s.id != anchor.id]
+        if len(fans) >= min_fans:
+            return anchor, genre, fans
+
+
 def gen_recommendation(rng: random.Random, language: str, edge: str | None = None) -> dict[str, Any]:
     catalog = list(store.catalog().values())
     if edge == "unanswerable":  # the recommender returned no candidates
@@ -233,11 +243,7 @@ def gen_recommendation(rng: random.Random, language: str, edge: str | None = Non
         return {"query": AMBIGUOUS_QUERIES["recommendation"][language], "page_context": {"page": "home"}, "grounding": grounding,
                 "must_contain": [], "must_not_contain": [], "tags": ["no_history"]}
     while True:
-        anchor = rng.choice(catalog)
-        genre = rng.choice(anchor.genres)
-        fans = [s for s in catalog if genre in s.genres and s.id != anchor.id]
-        if len(fans) < 2:
-            continue
+        anchor, genre, fans = draw_anchor(rng, catalog, 2)
         history_series = [anchor, rng.choice(fans)]
         liked = {g for s in history_series for g in s.genres}
         pool = [s for s in fans if s not in history_series]

@@ -19,7 +19,7 @@ from mangaeval import golden_grounding as gg
 from mangaeval import golden_phrasing as ph
 from mangaeval import store
 from mangaeval.answers import AVAILABILITY_WORDS, FOCUS_KEYWORDS, STATUS_WORDS, applicable_promotions, rank_candidates
-from mangaeval.golden_generator import status_expectations
+from mangaeval.golden_generator import draw_anchor, status_expectations
 from mangaeval.text import detect_language
 
 UNKNOWN_TITLES = {"en": ["Galaxy Ramen Detective", "The Moonlit Origami Club", "Clockwork Tanuki", "Seven Bells of Kamakura"],
@@ -93,11 +93,7 @@ def _recommender_case(rng: random.Random, language: str) -> tuple[list[store.Ser
     of that genre and eight others from the catalog, each with its blurb, in the recommender's order."""
     catalog = list(store.catalog().values())
     while True:
-        anchor = rng.choice(catalog)
-        genre = rng.choice(anchor.genres)
-        fans = [s for s in catalog if genre in s.genres and s.id != anchor.id]
-        if len(fans) < 4:
-            continue
+        anchor, genre, fans = draw_anchor(rng, catalog, 4)
         history = [anchor, *rng.sample(fans, rng.choice((1, 1, 2)))]
         pool = [s for s in fans if s not in history]
         if len(pool) < 3:

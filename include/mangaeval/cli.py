@@ -196,6 +196,22 @@ def cmd_double_stop(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_endpoint_options(cmd: argparse.ArgumentParser, *, time_scale: float, double_overrides: bool = True) -> None:
+    """The options `endpoint_for` reads: where the models are (an endpoint, real AWS, else a double started for the
+    command) and how that double runs. `time_scale`: its default (0 for evaluations, 1 for latency benchmarks)."""
+    from mangaeval.argtypes import non_negative_float
+
+    cmd.add_argument("--endpoint-url", help="Bedrock Runtime endpoint (default: env, else a model double is started)")
+    cmd.add_argument("--aws", action="store_true", help="call real AWS Bedrock (credentials: the standard AWS chain) instead of the double")
+    cmd.add_argument("--seed", type=int, default=0, help="seed of the started model double")
+    cmd.add_argument("--time-scale", type=non_negative_float, default=time_scale,
+                     help=f"time scale of the started model double (default {time_scale:g}; 1 = real time)")
+    if double_overrides:
+        cmd.add_argument("--double-override", action="append", help="NAME=VALUE profile override for the started double")
+    else:
+        cmd.set_defaults(double_override=None)
+
+
 @contextlib.contextmanager
 def endpoint_for(args: argparse.Namespace) -> Iterator[dict[str, str | None]]:
     """The configured endpoints (Bedrock, and SageMaker for InvokeEndpoint models), or a model double started for
@@ -713,11 +729,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--run-id")
     ev.add_argument("--stream", action="store_true", help="use converse-stream instead of converse")
     ev.add_argument("--concurrency", type=positive_int, help="calls in flight per model (default: include/config/quotas.yaml)")
-    ev.add_argument("--endpoint-url", help="Bedrock Runtime endpoint (default: env, else a model double is started)")
-    ev.add_argument("--aws", action="store_true", help="call real AWS Bedrock (default endpoint) instead of the double")
-    ev.add_argument("--seed", type=int, default=0, help="seed of the started model double")
-    ev.add_argument("--time-scale", type=non_negative_float, default=0.0, help="time scale of the started model double")
-    ev.add_argument("--double-override", action="append", help="NAME=VALUE profile override for the started double")
+    add_endpoint_options(ev, time_scale=0.0)
     ev.add_argument("--retry-base-s", type=non_negative_float, default=None, help="base of the exponential retry backoff")
     ev.add_argument("--judge", metavar="CONFIG_ID", help="add the LLM-as-judge dimension, judged by this configuration (off by default)")
     ev.add_argument("--no-progress", action="store_true")

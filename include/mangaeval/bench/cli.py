@@ -43,8 +43,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                              workers=args.workers, throughput_requests=args.throughput_requests, stream=args.stream,
                              dataset=args.dataset, sample_seed=args.sample_seed)
     store = _store(args)
-    args.json_out = getattr(args, "json", False)
-    args.double_override = None
     with endpoint_for(args) as endpoints:
         started = not (args.endpoint_url or args.aws or os.environ.get("MANGAEVAL_BEDROCK_ENDPOINT_URL")
                        or os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME"))
@@ -183,8 +181,9 @@ def cmd_cost_estimate(args: argparse.Namespace) -> int:
 
 
 def _suite_options(cmd: argparse.ArgumentParser) -> None:
-    from mangaeval.argtypes import fraction, non_negative_float, non_negative_int, positive_int
+    from mangaeval.argtypes import non_negative_int, positive_int
     from mangaeval.bench.runner import DEFAULT_REQUESTS
+    from mangaeval.cli import add_endpoint_options
     from mangaeval.golden import DEFAULT_VERSION
     from mangaeval.paths import DATA_DIR
 
@@ -199,15 +198,11 @@ def _suite_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--stream", action="store_true", help="converse-stream: also time to first token")
     cmd.add_argument("--dataset", default=DEFAULT_VERSION, help=f"golden dataset the sampled prompts come from (default {DEFAULT_VERSION})")
     cmd.add_argument("--sample-seed", type=int, default=0, help="which golden cases are sampled (the same seed, the same prompts)")
-    cmd.add_argument("--endpoint-url", help="Bedrock Runtime endpoint (default: env, else a model double is started)")
-    cmd.add_argument("--aws", action="store_true", help="call real AWS Bedrock instead of the double")
-    cmd.add_argument("--seed", type=int, default=0, help="seed of the started model double")
-    cmd.add_argument("--time-scale", type=non_negative_float, default=1.0, help="time scale of the started double (default 1: real time)")
+    add_endpoint_options(cmd, time_scale=1.0, double_overrides=False)  # latency: the double at real speed
     cmd.add_argument("--out", default=str(DATA_DIR / "benchmarks"), help="folder of the result JSON")
     cmd.add_argument("--warehouse-uri", help="warehouse (default: MANGAEVAL_WAREHOUSE_URI, else the local DuckDB)")
     cmd.add_argument("--no-warehouse", action="store_true", help="do not load the result into the warehouse")
     cmd.add_argument("--no-progress", action="store_true")
-    del fraction
 
 
 def _store_options(cmd: argparse.ArgumentParser) -> None:

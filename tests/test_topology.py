@@ -60,6 +60,24 @@ def test_the_plan_check_raises_one_error_naming_every_problem(monkeypatch, tmp_p
         check_topology("http://model-double:8000", use_cache=True)
 
 
+def test_the_weekly_benchmark_needs_only_a_shared_store_and_warehouse(monkeypatch):
+    """model_benchmark runs its double inside the one task that calls it and keeps no results folder: under a
+    distributed executor only the store its result crosses tasks through, and the warehouse, must be shared."""
+    from mangaeval.bench.steps import plan_benchmark
+
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "CeleryExecutor")
+    for name in ("MANGAEVAL_RESULTS_URI", "MANGAEVAL_ROUTING_URI", "MANGAEVAL_WAREHOUSE_URI", "MANGAEVAL_USE_DOUBLE",
+                 "MANGAEVAL_BEDROCK_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError) as raised:
+        plan_benchmark({})
+    problems = raised.value.problems
+    assert len(problems) == 2 and "MANGAEVAL_ROUTING_URI is the local folder" in problems[0] and "DuckDB" in problems[1], problems
+    monkeypatch.setenv("MANGAEVAL_ROUTING_URI", "s3://b/serving")
+    monkeypatch.setenv("MANGAEVAL_WAREHOUSE_URI", "postgresql://postgres@127.0.0.1:5432/postgres")
+    assert plan_benchmark({})["requests"] == 300
+
+
 @pytest.mark.integration
 def test_the_response_cache_lives_in_s3(s3_server, monkeypatch, starter):
     from mangaeval.bedrock import BedrockClient, ClientSettings

@@ -75,8 +75,7 @@ def topology_problems() -> list[str]:
     from mangaeval.paths import DATA_DIR
     from mangaeval.pipeline.topology import configured_executors, topology_problems as problems_of, warehouse_kind
 
-    return problems_of(executors=configured_executors(), endpoint_url="(started inside the task)", use_double=False,
-                       results_uri=os.environ.get("MANGAEVAL_ROUTING_URI") or str(DATA_DIR),
+    return problems_of(executors=configured_executors(), endpoint_url=None, use_double=False, results_uri=None,
                        routing_uri=os.environ.get("MANGAEVAL_ROUTING_URI") or str(DATA_DIR), cache_uri=None, warehouse=warehouse_kind())
 
 

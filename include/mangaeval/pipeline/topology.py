@@ -40,10 +40,11 @@ def is_local_uri(uri: str | None) -> bool:
     return not uri or urlparse(str(uri)).scheme not in ("s3",)
 
 
-def topology_problems(*, executors: list[str], endpoint_url: str | None, use_double: bool, results_uri: str,
+def topology_problems(*, executors: list[str], endpoint_url: str | None, use_double: bool, results_uri: str | None,
                       routing_uri: str, cache_uri: str | None, warehouse: str) -> list[str]:
     """Problems that make a run unsafe on distributed workers (none on a single host). `warehouse` is the engine's
-    scheme (duckdb, postgresql, redshift) or `connection` when an Airflow connection names it."""
+    scheme (duckdb, postgresql, redshift) or `connection` when an Airflow connection names it; a None results or
+    cache URI: the run keeps nothing there."""
     spread = distributed_executors(executors)
     if not spread:
         return []
@@ -55,7 +56,7 @@ def topology_problems(*, executors: list[str], endpoint_url: str | None, use_dou
             "the Bedrock endpoint (the AWS connection's service_config {\"bedrock-runtime\": {\"endpoint_url\": ...}}, "
             "or MANGAEVAL_BEDROCK_ENDPOINT_URL; docker-compose's model-double service) or set MANGAEVAL_USE_DOUBLE=0 to call AWS")
     for name, uri in (("MANGAEVAL_RESULTS_URI", results_uri), ("MANGAEVAL_ROUTING_URI", routing_uri)):
-        if is_local_uri(uri):
+        if uri is not None and is_local_uri(uri):
             problems.append(f"{where}, but {name} is the local folder {uri}, which the other workers cannot read: set it "
                             "to an s3://bucket/prefix every worker reaches")
     if cache_uri is not None and is_local_uri(cache_uri):

@@ -12,3 +12,9 @@ PROMPTS_DIR = Path(os.environ.get("MANGAEVAL_PROMPTS_DIR", INCLUDE_DIR / "prompt
 GOLDEN_DIR = Path(os.environ.get("MANGAEVAL_GOLDEN_DIR", INCLUDE_DIR / "golden_datasets"))
 STORE_DATA_DIR = INCLUDE_DIR / "store_data"
 DATA_DIR = Path(os.environ.get("MANGAEVAL_DATA_DIR", PROJECT_ROOT / "data"))
+
+
+def safe_name(text: str) -> str:
+    """`text` as one file or object name: a run id such as `manual__2026-11-22T02:00:00+00:00` keeps its letters,
+    digits, '-', '_' and '.'; anything else (':', '+', '/') becomes '_'."""
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)

@@ -257,6 +257,7 @@ def task_failure(context: Mapping[str, Any]) -> Outcome:
     from mangaeval.alerts.channels import configured_channels
     from mangaeval.alerts.events import task_failed
     from mangaeval.objectstore import PreconditionFailed, open_store
+    from mangaeval.paths import safe_name
 
     run = run_ref(context)
     exc = context.get("exception")
@@ -266,8 +267,7 @@ def task_failure(context: Mapping[str, Any]) -> Outcome:
     channels, problems = configured_channels(os.environ)
     if not (channels or problems):
         return Outcome([alert])  # alerts off: the log line only, and no marker (a channel configured later hears of it)
-    safe_run = "".join(ch if ch.isalnum() or ch in "-_.+" else "_" for ch in run.run_id)
-    key = f"{TASK_FAILURES_KEY}{run.dag_id}/{safe_run}.json"
+    key = f"{TASK_FAILURES_KEY}{run.dag_id}/{safe_name(run.run_id)}.json"
     store = open_store()
     try:
         store.put(key, (json.dumps({"task_id": run.task_id, "run_id": run.run_id}) + "\n").encode(), if_none_match=True)

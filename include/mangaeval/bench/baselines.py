@@ -21,14 +21,15 @@ _VERSION = re.compile(r"/v(\d{6})\.json$")
 _LABEL = re.compile(r"^[A-Za-z0-9_.:-]{1,120}$")
 
 
-def _label(value: str, what: str) -> str:
+def check_label(value: str, what: str) -> str:
+    """An id or label that becomes part of an object key (and the DAG's `environment` parameter): checked, returned."""
     if not _LABEL.match(value or ""):
         raise MangaEvalError(f"{what} {value!r}: letters, digits, '.', '_', ':' or '-' only")
     return value
 
 
 def save_result(store: ObjectStore, result: dict[str, Any]) -> str:
-    key = f"{RESULTS}{_label(result['result_id'], 'result id')}.json"
+    key = f"{RESULTS}{check_label(result['result_id'], 'result id')}.json"
     store.put(key, json.dumps(result, ensure_ascii=False).encode("utf-8"), if_none_match=True)
     return key
 
@@ -41,7 +42,7 @@ def load_result(store: ObjectStore, result_id: str | None = None) -> dict[str, A
             raise MangaEvalError(f"{store.uri}/{RESULTS}: no benchmark result stored yet (run `mangaeval bench`)")
         key = max(keys)
     else:
-        key = f"{RESULTS}{_label(result_id, 'result id')}.json"
+        key = f"{RESULTS}{check_label(result_id, 'result id')}.json"
     found = store.get(key)
     if found is None:
         raise MangaEvalError(f"{store.uri}/{key}: no such benchmark result")
@@ -49,7 +50,7 @@ def load_result(store: ObjectStore, result_id: str | None = None) -> dict[str, A
 
 
 def _prefix(environment: str, config_id: str, benchmark: str) -> str:
-    return f"{BASELINES}{_label(environment, 'environment')}/{_label(config_id, 'configuration')}/{_label(benchmark, 'benchmark')}/"
+    return f"{BASELINES}{check_label(environment, 'environment')}/{check_label(config_id, 'configuration')}/{check_label(benchmark, 'benchmark')}/"
 
 
 def current_baseline(store: ObjectStore, environment: str, config_id: str, benchmark: str) -> dict[str, Any] | None:

@@ -25,7 +25,7 @@ class BenchmarkRegression(MangaEvalError):
 
 def plan_benchmark(params: dict[str, Any]) -> dict[str, Any]:
     """The run's parameters, checked all at once before any model is called (ConfigError names every problem)."""
-    from mangaeval.bench.baselines import _label
+    from mangaeval.bench.baselines import check_label
     from mangaeval.bench.runner import DEFAULT_REQUESTS
     from mangaeval.bench.rule import DEFAULT_MARGIN, DEFAULT_THRESHOLD
     from mangaeval.bench.suite import DEFAULT_CONFIGS, resolve_configs
@@ -59,7 +59,7 @@ def plan_benchmark(params: dict[str, Any]) -> dict[str, Any]:
     environment = params.get("environment") or None
     if environment is not None:
         try:
-            _label(environment, "parameter environment")
+            check_label(environment, "parameter environment")
         except MangaEvalError as exc:
             problems.append(str(exc))
     problems += topology_problems()

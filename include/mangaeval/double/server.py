@@ -449,10 +449,9 @@ def watch_lifetime(server: "DoubleHTTPServer", *, idle_timeout_s: float | None =
 
 def pidfile_for(run_id: str, folder: Path | None = None) -> Path:
     """Where the double of a run records itself (`double serve --run-id`, `double stop --run-id`)."""
-    from mangaeval.paths import DATA_DIR
+    from mangaeval.paths import DATA_DIR, safe_name
 
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run_id)
-    return Path(folder or DATA_DIR / "double") / f"{safe}.pid"
+    return Path(folder or DATA_DIR / "double") / f"{safe_name(run_id)}.pid"
 
 
 def write_pidfile(path: Path, url: str, run_id: str | None) -> None:

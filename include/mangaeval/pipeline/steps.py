@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from mangaeval.paths import DATA_DIR
+from mangaeval.paths import DATA_DIR, safe_name
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def start_double_if_needed(run_key: str, parent_pid: int | None = None) -> dict[
     except MangaEvalError as exc:  # an unreadable pidfile: nothing to stop
         log.warning("%s; removed", exc)
         pidfile.unlink(missing_ok=True)
-    url, pid = start_detached(DATA_DIR / "double" / f"{_safe(run_key)}.log", seed=int(os.environ.get("MANGAEVAL_DOUBLE_SEED", "0")),
+    url, pid = start_detached(DATA_DIR / "double" / f"{safe_name(run_key)}.log", seed=int(os.environ.get("MANGAEVAL_DOUBLE_SEED", "0")),
                               time_scale=float(os.environ.get("MANGAEVAL_DOUBLE_TIME_SCALE", "0")),
                               overrides=[p for p in os.environ.get("MANGAEVAL_DOUBLE_OVERRIDES", "").split(",") if p],
                               idle_timeout_s=float(os.environ.get("MANGAEVAL_DOUBLE_IDLE_TIMEOUT_S", "900")) or None,
@@ -86,10 +86,6 @@ def stop_double(info: dict[str, Any] | None) -> None:
         from mangaeval.double.server import stop_detached
 
         stop_detached(int(info["double_pid"]))
-
-
-def _safe(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
 
 
 def evaluate_chunk(chunk: list[dict[str, Any]], plan_doc: dict[str, Any], run_id: str, endpoint_url: str | None,
